@@ -1,5 +1,95 @@
-"""forneria-ops: maintenance sidecar for Django shops."""
+"""forneria-ops: maintenance sidecar for Django shops.
 
-from forneria_ops._core import __version__
+The public Python API, for views and scripts. Each function takes the Django database alias
+(``using``) and does its work in the Rust engine with the GIL released.
+"""
 
-__all__ = ["__version__"]
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from forneria_ops._core import (
+    AuthError,
+    CancelledError,
+    ConfigError,
+    ConnectError,
+    DatabaseError,
+    DataError,
+    FileError,
+    ForneriaOpsError,
+    LockBusyError,
+    SchemaError,
+    UnknownDatabaseError,
+    __version__,
+)
+
+__all__ = [
+    "AuthError",
+    "CancelledError",
+    "ConfigError",
+    "ConnectError",
+    "DataError",
+    "DatabaseError",
+    "FileError",
+    "ForneriaOpsError",
+    "LockBusyError",
+    "SchemaError",
+    "UnknownDatabaseError",
+    "__version__",
+    "generar_alertas",
+    "generar_alertas_informe",
+]
+
+logger = logging.getLogger("forneria_ops")
+
+#: The counters the app's ``Alertas.generar_alertas_automaticas()`` returns.
+ALERT_COUNT_KEYS = ("roja", "amarilla", "verde", "stock_bajo", "facturas_vencidas", "total")
+
+
+def generar_alertas(
+    using: str = "default",
+    *,
+    fecha: dt.date | str | None = None,
+    wait: float | None = None,
+) -> dict[str, int]:
+    """Drop-in for ``Alertas.generar_alertas_automaticas()``: brings ``alertas`` up to date.
+
+    Returns the same dict the app's method returns — alerts created or changed, by colour,
+    ``stock_bajo``, ``facturas_vencidas`` and ``total``. Safe on every page load: when another
+    run holds the lock (cron, another request) this call does not queue behind it; it returns
+    zeros at once (``FORNERIA_OPS["API_LOCK_WAIT"]``, default 0 s), because the running job is
+    already bringing the table up to date. Other failures raise ``ForneriaOpsError``.
+    """
+    from forneria_ops import conf, services
+
+    try:
+        report = services.run_generar_alertas(
+            using=using, fecha=fecha, wait=conf.get("API_LOCK_WAIT") if wait is None else wait
+        )
+    except LockBusyError as exc:
+        logger.info("generar_alertas skipped: %s", exc)
+        return dict.fromkeys(ALERT_COUNT_KEYS, 0)
+    return {key: report["counts"][key] for key in ALERT_COUNT_KEYS}
+
+
+def generar_alertas_informe(
+    using: str = "default",
+    *,
+    fecha: dt.date | str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    detail: bool = True,
+) -> dict:
+    """The full report of one run (or, with ``dry_run``, of what a run would do).
+
+    Keys: ``counts`` (as :func:`generar_alertas`), ``created``, ``updated``, ``resolved``,
+    ``unchanged``, ``suppressed``, ``without_expiry`` (products with stock and no date), ``plan``
+    (every change, when ``detail``), ``timings``. Raises ``LockBusyError`` when another run keeps
+    the lock longer than ``wait`` (default ``FORNERIA_OPS["COMMAND_LOCK_WAIT"]``).
+    """
+    from forneria_ops import services
+
+    return services.run_generar_alertas(
+        using=using, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
+    )

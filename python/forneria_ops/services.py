@@ -1,0 +1,81 @@
+"""Django glue shared by commands and views: alias -> engine settings, "today", "now", engine call.
+
+Nothing here holds SQL: the engine owns every statement. This module only turns Django's view of
+the world (``DATABASES``, time zone, ``FORNERIA_OPS``) into the engine's plain arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import connections
+from django.utils import timezone
+
+from forneria_ops import _core, conf
+
+logger = logging.getLogger("forneria_ops")
+
+_ENGINE_KEYS = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+
+
+def database_settings(using: str = "default") -> dict[str, Any]:
+    """The ``DATABASES`` entry of ``using`` as Django resolved it (test runs included)."""
+    if using not in connections.settings:
+        raise _core.ConfigError(
+            f"configuration: database alias {using!r} is not in DATABASES "
+            f"(known: {', '.join(connections.settings)})"
+        )
+    settings_dict = connections[using].settings_dict
+    return {key: settings_dict.get(key) for key in _ENGINE_KEYS}
+
+
+def local_today(fecha: dt.date | str | None = None) -> dt.date:
+    """The shop's today: ``--fecha`` when given, else ``timezone.localdate()``."""
+    if fecha is None:
+        return timezone.localdate()
+    if isinstance(fecha, dt.datetime):
+        return fecha.date()
+    if isinstance(fecha, dt.date):
+        return fecha
+    try:
+        return dt.date.fromisoformat(str(fecha))
+    except ValueError:
+        raise _core.ConfigError(f"configuration: {fecha!r} is not a date (YYYY-MM-DD)") from None
+
+
+def database_now(using: str = "default") -> str:
+    """Now, as Django itself would store it in a DateTimeField of this database.
+
+    With ``USE_TZ`` that is UTC (or the database's ``TIME_ZONE``) without offset; without it,
+    local time. Whole seconds: MySQL and MariaDB round fractions of a TIMESTAMP differently.
+    """
+    now = timezone.now().replace(microsecond=0)
+    return str(connections[using].ops.adapt_datetimefield_value(now))
+
+
+def run_generar_alertas(
+    *,
+    using: str = "default",
+    fecha: dt.date | str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    detail: bool = False,
+) -> dict[str, Any]:
+    """One alert run through the engine; returns the engine's report dict.
+
+    Raises a ``ForneriaOpsError`` subclass on failure (``LockBusyError`` when another run kept
+    the lock for longer than ``wait`` seconds).
+    """
+    today = local_today(fecha)
+    return _core.generar_alertas(
+        database_settings(using),
+        today=today.isoformat(),
+        now=database_now(using),
+        thresholds=conf.thresholds(),
+        invoice_states=list(conf.get("INVOICE_STATES")),
+        dry_run=dry_run,
+        wait_seconds=float(conf.get("COMMAND_LOCK_WAIT") if wait is None else wait),
+        detail=detail,
+    )
