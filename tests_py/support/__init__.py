@@ -1,0 +1,1 @@
+"""Test infrastructure shared by pytest, cargo tests, the demo and benchmarks."""
