@@ -1,0 +1,1 @@
+"""Django project used by the test suite, the demo and the benchmarks."""
