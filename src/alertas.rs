@@ -20,6 +20,7 @@
 //! * Expiry is lot-aware: the earliest active lot with stock (FEFO) decides, else the product's
 //!   own `caducidad`.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -415,15 +416,11 @@ fn expiry_band(m: &str) -> Option<Band> {
     }
 }
 
-/// Existing rows of one key, split by state.
-#[derive(Default)]
-struct KeyRows<'a> {
-    active: Vec<&'a ExistingAlert>,
-    ignored: Vec<(&'a ExistingAlert, Band)>,
-}
-
 /// Computes what one run must do. `products` are the active ones; `invoices` the open ones with
 /// a due date; `existing` the rows in state `activa` or `ignorada`.
+///
+/// Both sides are sorted by key and merged (no hashing of 200,000 keys): each key has the alert
+/// today's data wants, or existing rows, or both.
 pub fn plan(
     today: NaiveDate,
     th: &Thresholds,
@@ -433,8 +430,7 @@ pub fn plan(
 ) -> Plan {
     let mut out = Plan::default();
 
-    let mut wanted_by_key: HashMap<Key, Wanted> =
-        HashMap::with_capacity(products.len() * 2 + invoices.len());
+    let mut wanted: Vec<Wanted> = Vec::with_capacity(products.len() * 2 + invoices.len());
     for p in products {
         if p.quantity > Decimal::ZERO && p.lot_expiry.is_none() && p.expiry.is_none() {
             out.without_expiry.push(NoExpiry {
@@ -442,89 +438,82 @@ pub fn plan(
                 name: p.name.clone(),
             });
         }
-        for w in [expiry_alert(today, th, p), low_stock_alert(th, p)]
-            .into_iter()
-            .flatten()
-        {
-            wanted_by_key.insert(w.key, w);
-        }
+        wanted.extend(expiry_alert(today, th, p));
+        wanted.extend(low_stock_alert(th, p));
     }
-    for f in invoices {
-        let w = invoice_alert(today, th, f);
-        wanted_by_key.insert(w.key, w);
-    }
+    wanted.extend(invoices.iter().map(|f| invoice_alert(today, th, f)));
+    wanted.sort_unstable_by_key(|w| w.key);
+    // A product or invoice listed twice would want its alert twice; keep one.
+    wanted.dedup_by_key(|w| w.key);
 
-    let mut rows: HashMap<Key, KeyRows> = HashMap::with_capacity(existing.len());
-    for a in existing {
-        let Some((k, band)) = classify(a) else {
+    // Existing rows by key, newest first within a key.
+    let mut rows: Vec<(Key, Band, &ExistingAlert)> = existing
+        .iter()
+        .filter_map(|a| classify(a).map(|(k, band)| (k, band, a)))
+        .collect();
+    rows.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.2.id.cmp(&x.2.id)));
+
+    // Only resolutions need to look products up; most runs resolve little or nothing.
+    let product_by_id: OnceCell<HashMap<i64, &Product>> = OnceCell::new();
+    let products_index =
+        || product_by_id.get_or_init(|| products.iter().map(|p| (p.id, p)).collect());
+
+    let mut wanted = wanted.into_iter().peekable();
+    let mut i = 0;
+    loop {
+        let key = match (rows.get(i).map(|r| r.0), wanted.peek().map(|w| w.key)) {
+            (None, None) => break,
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+        };
+        let start = i;
+        while rows.get(i).is_some_and(|r| r.0 == key) {
+            i += 1;
+        }
+        let group = &rows[start..i];
+        let Some(w) = wanted.next_if(|w| w.key == key) else {
+            let reason = why_gone(key, products_index());
+            for (_, _, a) in group {
+                out.resolve.push(resolve(a, key, reason));
+            }
             continue;
         };
-        let entry = rows.entry(k).or_default();
-        match a.state {
-            State::Activa => entry.active.push(a),
-            State::Ignorada => entry.ignored.push((a, band)),
+        let mut active = group
+            .iter()
+            .filter(|r| r.2.state == State::Activa)
+            .map(|r| r.2);
+        if let Some(keep) = active.next() {
+            for extra in active {
+                out.resolve
+                    .push(resolve(extra, key, ResolveReason::Duplicate));
+            }
+            if keep.colour != w.colour.as_str() || keep.message != w.message {
+                out.counts.add(&w);
+                out.update.push(Update {
+                    id: keep.id,
+                    old_colour: keep.colour.clone(),
+                    old_message: keep.message.clone(),
+                    wanted: w,
+                });
+            } else {
+                out.unchanged += 1;
+            }
+        } else if let Some((_, band, ignored)) = group
+            .iter()
+            .find(|r| r.2.state == State::Ignorada)
+            .filter(|(_, band, _)| *band == w.band)
+        {
+            out.suppressed.push(Suppressed {
+                id: ignored.id,
+                key,
+                band: *band,
+            });
+        } else {
+            out.counts.add(&w);
+            out.create.push(w);
         }
     }
-
-    // Keys with rows: keep, update or resolve them.
-    let product_by_id: HashMap<i64, &Product> = products.iter().map(|p| (p.id, p)).collect();
-    let mut keys: Vec<Key> = rows.keys().copied().collect();
-    keys.sort_unstable();
-    for k in keys {
-        let mut r = rows.remove(&k).unwrap_or_default();
-        r.active.sort_unstable_by_key(|a| std::cmp::Reverse(a.id));
-        r.ignored
-            .sort_unstable_by_key(|(a, _)| std::cmp::Reverse(a.id));
-        match wanted_by_key.remove(&k) {
-            None => {
-                let reason = why_gone(k, &product_by_id);
-                for a in &r.active {
-                    out.resolve.push(resolve(a, k, reason));
-                }
-                for (a, _) in &r.ignored {
-                    out.resolve.push(resolve(a, k, reason));
-                }
-            }
-            Some(w) => {
-                if let Some((keep, extra)) = r.active.split_first() {
-                    for a in extra {
-                        out.resolve.push(resolve(a, k, ResolveReason::Duplicate));
-                    }
-                    if keep.colour != w.colour.as_str() || keep.message != w.message {
-                        out.counts.add(&w);
-                        out.update.push(Update {
-                            id: keep.id,
-                            old_colour: keep.colour.clone(),
-                            old_message: keep.message.clone(),
-                            wanted: w,
-                        });
-                    } else {
-                        out.unchanged += 1;
-                    }
-                } else if let Some((ignored, band)) =
-                    r.ignored.first().filter(|(_, band)| *band == w.band)
-                {
-                    out.suppressed.push(Suppressed {
-                        id: ignored.id,
-                        key: k,
-                        band: *band,
-                    });
-                } else {
-                    out.counts.add(&w);
-                    out.create.push(w);
-                }
-            }
-        }
-    }
-
-    // Keys without rows: new alerts, in a stable order (kind, object).
-    let mut fresh: Vec<Wanted> = wanted_by_key.into_values().collect();
-    fresh.sort_unstable_by_key(|w| w.key);
-    for w in fresh {
-        out.counts.add(&w);
-        out.create.push(w);
-    }
-    out.create.sort_by_key(|w| w.key);
     out.without_expiry.sort_unstable_by_key(|p| p.id);
     out
 }
