@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import django
+
 SECRET_KEY = "forneria-ops-tests-only-not-a-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -63,7 +65,13 @@ DATABASES = {
     },
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Mail stays in django.core.mail.outbox. Django 6.1 replaced EMAIL_BACKEND with MAILERS (the
+# old name warns there); the suite runs on both sides of that change.
+_LOCMEM_MAIL = "django.core.mail.backends.locmem.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": _LOCMEM_MAIL}}
+else:
+    EMAIL_BACKEND = _LOCMEM_MAIL
 DEFAULT_FROM_EMAIL = "forneria-ops@localhost"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
