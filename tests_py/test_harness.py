@@ -172,18 +172,32 @@ def test_from_env_attaches_and_never_stops_or_kills(mariadb_server):
 
 
 @pytest.mark.mariadb
-def test_dedicated_server_kill_then_stop_leaves_nothing(mariadb_server):
+def test_dedicated_server_kill_restart_stop(mariadb_server):
+    """kill() is a crash: committed rows survive a restart; stop() leaves nothing behind."""
     server = ThrowawayMariaDB(binlog=False).start()
-    tmpdir = server.tmpdir
+    tmpdir, port = server.tmpdir, server.port
     try:
-        assert server.running and Path(server.socket).exists()
+        db = server.create_database("crash")
+        conn = server.connect(db)
+        conn.cursor().execute("CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB")
+        conn.cursor().execute("INSERT INTO t VALUES (1), (2)")
+        conn.commit()
         server.kill()
         assert not server.running
         with pytest.raises(MySQLdb.OperationalError):
+            conn.cursor().execute("SELECT 1")
+        with pytest.raises(MySQLdb.OperationalError):
             server.connect(connect_timeout=2)
+        server.restart()
+        assert server.port == port
+        again = server.connect(db)
+        cur = again.cursor()
+        cur.execute("SELECT COUNT(*) FROM t")
+        assert cur.fetchone() == (2,)
+        again.close()
     finally:
         server.stop()
-    assert not tmpdir.exists()
+    assert not tmpdir.exists() and not server.running
 
 
 @pytest.mark.mariadb

@@ -132,7 +132,9 @@ def _die_with_parent() -> None:
     """Runs in the child before exec: SIGTERM the server if the process that started it dies.
 
     This is what keeps a SIGKILLed pytest from leaving a server behind, where atexit cannot run.
-    (Linux only; elsewhere it is a no-op and atexit is the only guard.)
+    Linux delivers the signal when the *thread* that started the server exits, so start servers
+    from a thread that lives as long as they should (the main thread, in practice). Linux only;
+    elsewhere it is a no-op and atexit is the only guard.
     """
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -240,22 +242,22 @@ class ThrowawayMariaDB:
         if missing:
             names = ", ".join(ENV_PREFIX + k for k in missing)
             raise MariaDBUnavailable(f"{ENV_PREFIX}SOCKET is set but {names} is not")
-        self = cls()
-        self.owned = False
-        self.socket = sock
-        self.port = int(env[ENV_PREFIX + "PORT"])
-        self.user = env[ENV_PREFIX + "USER"]
-        self.password = env[ENV_PREFIX + "PASSWORD"]
-        self.host = env.get(ENV_PREFIX + "HOST") or "127.0.0.1"
-        self.tmpdir = Path(sock).parent
-        _, _, client = _binaries()
-        self._client = client or "mariadb"
         if not os.path.exists(sock):
             raise MariaDBUnavailable(
                 f"{ENV_PREFIX}SOCKET points to {sock}, which does not exist; "
                 "is the server started by 'mariadb.py run' still running?"
             )
-        return self
+        server = cls()
+        server.owned = False
+        server.socket = sock
+        server.port = int(env[ENV_PREFIX + "PORT"])
+        server.user = env[ENV_PREFIX + "USER"]
+        server.password = env[ENV_PREFIX + "PASSWORD"]
+        server.host = env.get(ENV_PREFIX + "HOST") or "127.0.0.1"
+        server.tmpdir = Path(sock).parent
+        _, _, client = _binaries()
+        server._client = client or "mariadb"
+        return server
 
     @classmethod
     def from_env_or_start(cls, **kwargs) -> ThrowawayMariaDB:
@@ -364,12 +366,17 @@ class ThrowawayMariaDB:
             args.append("--local-infile=1")
         return args + self.extra_args
 
-    def _boot(self, server: str) -> None:
+    def _boot(self, server: str, port: int | None = None) -> None:
+        """Run mariadbd until it accepts connections; a new free port unless ``port`` is given.
+
+        Another process can take a free port between our probe and the server's bind, so a
+        bind failure on a probed port is retried with a new one.
+        """
         assert self.tmpdir is not None
         self.socket = str(self.tmpdir / "mysqld.sock")
         last_error = ""
-        for _attempt in range(3):
-            self.port = _free_port()
+        for _attempt in range(1 if port else 3):
+            self.port = port or _free_port()
             with contextlib.suppress(FileNotFoundError):
                 self.error_log.unlink()
             self._proc = subprocess.Popen(
@@ -457,6 +464,17 @@ class ThrowawayMariaDB:
             self.tmpdir = None
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
+
+    def restart(self) -> ThrowawayMariaDB:
+        """Boot again on the same data, socket and port, e.g. after ``kill()`` (crash recovery)."""
+        if not self.owned:
+            raise RuntimeError("refusing to restart a shared server attached from the environment")
+        if self.tmpdir is None:
+            raise RuntimeError("this server was stopped and its data deleted; call start()")
+        self._terminate()
+        _, server, _ = _require_binaries()
+        self._boot(server, port=self.port)
+        return self
 
     def kill(self) -> None:
         """SIGKILL the server (fault tests: a backup or alert run losing its database)."""
