@@ -12,8 +12,11 @@ products, and tests need every alert band and edge case to exist for a chosen "t
 2. then bulk products, lots, invoices and alerts drawn from ``random.Random(seed)``.
 
 Same arguments, same rows, on MariaDB and SQLite alike. It writes through the raw DB-API cursor
-with ``executemany`` in chunks inside one transaction (foreign-key checks off on MySQL, deferred
-to commit on SQLite): 200,000 products with 2,000,000 lots load in well under two minutes.
+of ``connections[alias]`` in chunks of 5,000 rows inside one transaction: on SQLite with
+``executemany`` (foreign keys deferred to commit), on MySQL as multi-row INSERTs sent by a writer
+thread while the next chunk is generated (foreign-key and unique checks off for the load).
+Measured on 2 cores: 20,000 products / 200,000 lots in about 5 s, 200,000 / 2,000,000 in about
+50 s.
 
 Facts kept as the shop keeps them: ``productos.cantidad`` is the sum of the product's ``activo``
 lots when it has lots; the lots' quantities have three decimals (kg products have fractions);
