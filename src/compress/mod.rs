@@ -549,9 +549,11 @@ fn check_distinct(src: &Path, dst: &Path) -> Result<(), CompressError> {
 
 /// `x.sql.gz` → `x.sql`; anything not ending in `.gz` (or just `.gz`) needs an explicit `dst`.
 fn strip_gz(src: &Path) -> Result<PathBuf, CompressError> {
-    let name = src.file_name().and_then(|n| n.to_str());
-    match name.and_then(|n| n.strip_suffix(".gz")) {
-        Some(stem) if !stem.is_empty() => Ok(src.with_file_name(stem)),
+    use std::os::unix::ffi::OsStrExt;
+    // Bytes, not str: file names need not be UTF-8.
+    let name = src.file_name().map(|n| n.as_bytes());
+    match name.and_then(|n| n.strip_suffix(b".gz")) {
+        Some(stem) if !stem.is_empty() => Ok(src.with_file_name(std::ffi::OsStr::from_bytes(stem))),
         _ => Err(CompressError::invalid(format!(
             "cannot derive an output name from {} (no .gz suffix); pass a destination",
             src.display()
