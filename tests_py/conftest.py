@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from pytest_django.fixtures import validate_django_db
-from support.mariadb import MariaDBUnavailable, ThrowawayMariaDB
+from support.mariadb import ThrowawayMariaDB
 
 REPO = Path(__file__).resolve().parents[1]
 EXPORT_NAME = "forneria_produccion_2025-12.sql"
@@ -96,10 +96,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     needing = [item for item in items if item.get_closest_marker("mariadb") is not None]
     if not needing or config.option.collectonly:
         return
+    server = None
     try:
         server = ThrowawayMariaDB.from_env_or_start(binlog=True)
         server.create_database(DJANGO_MYSQL_NAME, exist_ok=True)
-    except (MariaDBUnavailable, OSError) as exc:
+    except Exception as exc:  # MariaDBUnavailable, OSError, or the driver's own errors
+        if server is not None:
+            server.stop()
         reason = f"mariadb unavailable: {exc}"
         if _require_db():
             pytest.exit(f"{reason} (FORNERIA_OPS_REQUIRE_DB=1, so this is a failure)", 1)
