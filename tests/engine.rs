@@ -178,7 +178,10 @@ fn seed(conn: &mut Conn) {
     );
 }
 
-fn active_alerts(cfg: &DbConfig) -> Vec<(String, String, Option<i64>, Option<i64>)> {
+/// (tipo_alerta, mensaje, productos_id, factura_proveedor_id) of an active alert.
+type AlertRow = (String, String, Option<i64>, Option<i64>);
+
+fn active_alerts(cfg: &DbConfig) -> Vec<AlertRow> {
     let mut conn = db::connect(cfg).unwrap();
     let mut out = Vec::new();
     conn.query_each(
