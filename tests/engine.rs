@@ -130,7 +130,9 @@ fn seed(conn: &mut Conn) {
         "INSERT INTO proveedor (id, nombre) VALUES (1, 'Molino Ñuble')",
         vec![],
     );
-    let products: &[(i64, &str, Option<&str>, &str, Option<i64>)] = &[
+    // (id, nombre, caducidad, cantidad, stock_minimo)
+    type Row<'a> = (i64, &'a str, Option<&'a str>, &'a str, Option<i64>);
+    let products: &[Row] = &[
         (1, "Marraqueta", Some("2025-12-09"), "12.000", Some(5)),
         (2, "Hallulla", Some("2025-12-23"), "12.000", Some(5)),
         (3, "Torta tres leches", Some("2025-12-24"), "5.000", None),
