@@ -76,6 +76,11 @@ pub enum Error {
     /// The run was interrupted on request (SIGTERM/SIGINT); nothing was committed.
     #[error("cancelled: {0}")]
     Cancelled(String),
+
+    /// Compressing, decompressing or verifying a file failed (corrupt or truncated input,
+    /// checksum mismatch, disk full, …); the variant says which.
+    #[error(transparent)]
+    Compress(#[from] crate::compress::CompressError),
 }
 
 /// The stable kinds the Python layer maps to exception classes.
@@ -90,6 +95,10 @@ pub enum ErrorKind {
     Busy,
     Data,
     Io,
+    /// The disk (or quota) is full: nothing was left under a final name.
+    DiskFull,
+    /// A file is damaged: corrupt, truncated, not what it claims, or its checksum differs.
+    Corrupt,
     Cancelled,
 }
 
@@ -106,6 +115,19 @@ impl Error {
             Error::Data { .. } => ErrorKind::Data,
             Error::Io { .. } => ErrorKind::Io,
             Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Compress(c) => {
+                use crate::compress::CompressError as C;
+                match c {
+                    C::DiskFull { .. } => ErrorKind::DiskFull,
+                    C::NotGzip { .. }
+                    | C::Corrupt { .. }
+                    | C::Truncated { .. }
+                    | C::ChecksumMismatch { .. } => ErrorKind::Corrupt,
+                    C::InvalidInput { .. } => ErrorKind::Config,
+                    C::Cancelled => ErrorKind::Cancelled,
+                    _ => ErrorKind::Io,
+                }
+            }
         }
     }
 

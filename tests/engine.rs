@@ -13,8 +13,8 @@ use _core::jobs::generar_alertas::{self, Options};
 use _core::{Error, ErrorKind};
 use chrono::{NaiveDate, NaiveDateTime};
 
-const SQLITE_SCHEMA: &str = include_str!("../tests_py/ventas/schema/sqlite.sql");
-const MYSQL_SCHEMA: &str = include_str!("../tests_py/ventas/schema/mysql.sql");
+const SQLITE_SCHEMA: &str = include_str!("../demo/ventas/schema/sqlite.sql");
+const MYSQL_SCHEMA: &str = include_str!("../demo/ventas/schema/mysql.sql");
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 

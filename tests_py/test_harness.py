@@ -6,7 +6,6 @@ Everything else in tests_py stands on these pieces, so they are checked against 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from ventas.models import (
     Productos,
     Proveedor,
 )
-from ventas.schema import TABLES, create_schema, truncate_all
+from ventas.schema import TABLES, create_schema, schema_sql, truncate_all
 
 HOY = date(2025, 12, 10)
 MARIADB_PY = Path(__file__).with_name("support") / "mariadb.py"
@@ -313,7 +312,7 @@ def test_mysql_schema_matches_the_production_export(real_export, mariadb_server)
     """Our DDL against the shop's real one, column by column and index by index."""
     ours = mariadb_server.create_database("harness_schema")
     try:
-        sql = (Path(__file__).parent / "ventas" / "schema" / "mysql.sql").read_bytes()
+        sql = schema_sql("mysql").encode()
         subprocess.run(mariadb_server.client_cmd(ours), input=sql, check=True, capture_output=True)
         conn = mariadb_server.root_connect()
         cur = conn.cursor()
@@ -721,9 +720,8 @@ def test_legacy_runs_on_bulk_data_without_crashing(db_alias, seeded):
 
 
 def test_old_generar_alertas_command_is_overridden_by_forneria_ops(db_alias, seeded):
-    """forneria_ops is above ventas in INSTALLED_APPS, so its command wins once it exists."""
-    has_own = importlib.util.find_spec("forneria_ops.management.commands.generar_alertas")
-    assert get_commands()["generar_alertas"] == ("forneria_ops" if has_own else "ventas")
+    """forneria_ops is above ventas in INSTALLED_APPS, so its command takes over the shop's."""
+    assert get_commands()["generar_alertas"] == "forneria_ops"
     # The shop's command is still there and runs the legacy rules.
     seeded(db_alias, productos=0, facturas=0)
     command = load_command_class("ventas", "generar_alertas")

@@ -69,6 +69,18 @@ create_exception!(
 );
 create_exception!(
     forneria_ops,
+    DiskFullError,
+    FileError,
+    "The disk is full; nothing was left under a final name."
+);
+create_exception!(
+    forneria_ops,
+    CorruptFileError,
+    FileError,
+    "A file is corrupt, truncated, not gzip, or does not match its checksum."
+);
+create_exception!(
+    forneria_ops,
     CancelledError,
     ForneriaOpsError,
     "The run was interrupted on request; nothing was committed."
@@ -89,6 +101,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LockBusyError", py.get_type::<LockBusyError>())?;
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("FileError", py.get_type::<FileError>())?;
+    m.add("DiskFullError", py.get_type::<DiskFullError>())?;
+    m.add("CorruptFileError", py.get_type::<CorruptFileError>())?;
     m.add("CancelledError", py.get_type::<CancelledError>())?;
     Ok(())
 }
@@ -106,6 +120,8 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         ErrorKind::Busy => LockBusyError::new_err(msg),
         ErrorKind::Data => DataError::new_err(msg),
         ErrorKind::Io => FileError::new_err(msg),
+        ErrorKind::DiskFull => DiskFullError::new_err(msg),
+        ErrorKind::Corrupt => CorruptFileError::new_err(msg),
         ErrorKind::Cancelled => CancelledError::new_err(msg),
     };
     let value = err.value(py);

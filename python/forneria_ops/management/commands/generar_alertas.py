@@ -66,7 +66,9 @@ class Command(OpsCommand):
 
     def print_summary(self, report, database):
         c = report["counts"]
-        head = "generar_alertas (dry run, nothing written)" if report["dry_run"] else "generar_alertas"
+        head = (
+            "generar_alertas (dry run, nothing written)" if report["dry_run"] else "generar_alertas"
+        )
         self.stdout.write(
             f"{head}: {report['today']} on {database} ({report['vendor']} {report['database']})"
         )
@@ -85,7 +87,9 @@ class Command(OpsCommand):
     def print_changes(self, report):
         plan = report.get("plan") or {}
         for w in plan.get("create", []):
-            self.stdout.write(f"  create  {self.describe(w['key'])}  [{w['colour']}] {w['message']}")
+            self.stdout.write(
+                f"  create  {self.describe(w['key'])}  [{w['colour']}] {w['message']}"
+            )
         for u in plan.get("update", []):
             self.stdout.write(
                 f"  update  {self.describe(u['key'])}  [{u['colour']}] {u['message']}"
