@@ -68,9 +68,13 @@ def generar_alertas(
     from forneria_ops import conf, services
 
     try:
-        report = services.run_generar_alertas(
-            using=using, fecha=fecha, wait=conf.get("API_LOCK_WAIT") if wait is None else wait
-        )
+        with services.recorded("generar_alertas", using) as run:
+            report = services.run_generar_alertas(
+                using=using, fecha=fecha, wait=conf.get("API_LOCK_WAIT") if wait is None else wait
+            )
+            # Page loads that find nothing to do are not worth a write each.
+            run["skip"] = not (report["counts"]["total"] or report["resolved"])
+            run["summary"] = services.alert_summary(report)
     except LockBusyError as exc:
         logger.info("generar_alertas skipped: %s", exc)
         return dict.fromkeys(ALERT_COUNT_KEYS, 0)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, IntegrityError, connections, router
+from django.db.models import F
 from django.utils import timezone
 
 from forneria_ops import _core, conf
@@ -79,3 +83,67 @@ def run_generar_alertas(
         wait_seconds=float(conf.get("COMMAND_LOCK_WAIT") if wait is None else wait),
         detail=detail,
     )
+
+
+def alert_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of an alert report worth keeping in the run history."""
+    keys = ("today", "created", "updated", "resolved", "unchanged", "suppressed")
+    summary = {key: report[key] for key in keys}
+    summary["counts"] = report["counts"]
+    summary["without_expiry"] = len(report["without_expiry"])
+    return summary
+
+
+@contextmanager
+def recorded(job: str, using: str = "default") -> Iterator[dict[str, Any]]:
+    """Record the outcome of one job run in ``EjecucionTarea`` (admin, health check).
+
+    The body may put a JSON-able ``summary`` into the yielded dict. A failure is recorded and
+    re-raised; a failure to *record* is only logged, so bookkeeping never masks the job's own
+    result. Set ``skip`` in the dict to record nothing (dry runs).
+    """
+    started = timezone.now()
+    t0 = time.perf_counter()
+    note: dict[str, Any] = {}
+    try:
+        yield note
+    except Exception as exc:
+        if not note.get("skip"):
+            _save_run(job, using, started, t0, error=str(exc) or type(exc).__name__)
+        raise
+    if not note.get("skip"):
+        _save_run(job, using, started, t0, summary=note.get("summary") or {})
+
+
+def _save_run(job, using, started, t0, *, summary=None, error=None) -> None:
+    from forneria_ops.models import EjecucionTarea
+
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "ultimo_inicio": started,
+        "ultimo_fin": now,
+        "duracion_ms": round((time.perf_counter() - t0) * 1000, 1),
+    }
+    if error is None:
+        fields.update(ultimo_exito=now, resumen=summary)
+    else:
+        fields.update(ultimo_fallo=now, ultimo_error=error[:4000])
+    failed = 0 if error is None else 1
+    db = router.db_for_write(EjecucionTarea)
+    rows = EjecucionTarea.objects.using(db).filter(tarea=job, base_datos=using)
+    try:
+        if rows.update(**fields, ejecuciones=F("ejecuciones") + 1, fallos=F("fallos") + failed):
+            return
+        try:
+            EjecucionTarea.objects.using(db).create(
+                tarea=job, base_datos=using, ejecuciones=1, fallos=failed, **fields
+            )
+        except IntegrityError:  # another process created it meanwhile
+            rows.update(**fields, ejecuciones=F("ejecuciones") + 1, fallos=F("fallos") + failed)
+    except DatabaseError as exc:
+        logger.warning(
+            "could not record the %s run in forneria_ops_ejecuciontarea "
+            "(run `manage.py migrate forneria_ops`?): %s",
+            job,
+            exc,
+        )

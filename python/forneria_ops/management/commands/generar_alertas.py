@@ -39,9 +39,12 @@ class Command(OpsCommand):
 
             raise CommandError("--wait must be >= 0 seconds")
         detail = json or dry_run or verbosity >= 2
-        report = services.run_generar_alertas(
-            using=database, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
-        )
+        with services.recorded("generar_alertas", database) as run:
+            run["skip"] = dry_run
+            report = services.run_generar_alertas(
+                using=database, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
+            )
+            run["summary"] = services.alert_summary(report)
         if json:
             self.write_json(report)
             return
