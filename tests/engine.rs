@@ -464,3 +464,37 @@ fn missing_sqlite_file_is_a_connect_error_and_is_not_created() {
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
     assert!(!path.exists());
 }
+
+#[test]
+fn pooled_mysql_connections_come_back_clean() {
+    let Some(b) = fresh_mysql() else {
+        return;
+    };
+    let read_one = |conn: &mut Conn, sql: &str| {
+        let mut v = None;
+        conn.query_each("reading", sql, &[], &mut |r| {
+            v = r.int(0)?;
+            Ok(())
+        })
+        .unwrap();
+        v
+    };
+    let mut first = db::connect(&b.cfg).unwrap();
+    let id = read_one(&mut first, "SELECT CONNECTION_ID()");
+    first
+        .execute("session", "SET @left_behind = 1", &[])
+        .unwrap();
+    assert_eq!(
+        read_one(&mut first, "SELECT GET_LOCK('engine_test_lock', 0)"),
+        Some(1)
+    );
+    drop(first);
+    let mut second = db::connect(&b.cfg).unwrap();
+    // The same server session is reused, with nothing of the first user's state.
+    assert_eq!(read_one(&mut second, "SELECT CONNECTION_ID()"), id);
+    assert_eq!(read_one(&mut second, "SELECT @left_behind"), None);
+    assert_eq!(
+        read_one(&mut second, "SELECT IS_USED_LOCK('engine_test_lock')"),
+        None
+    );
+}

@@ -2,11 +2,13 @@
 //! command line. Queries without parameters use the text protocol (one round trip, streamed);
 //! queries with parameters are prepared and cached on the connection.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use mysql::prelude::Queryable;
-use mysql::{OptsBuilder, Value};
+use mysql::{OptsBuilder, PoolConstraints, PoolOpts, Value};
 use rust_decimal::Decimal;
 
 use super::{decimal_from_f64, parse_date, parse_datetime, parse_decimal, Param, RowRef};
@@ -22,9 +24,63 @@ const ROWS_PER_INSERT: usize = 1000;
 const ROWS_PER_UPDATE: usize = 500;
 
 pub struct MysqlConn {
-    conn: mysql::Conn,
+    conn: mysql::PooledConn,
     database: String,
     target: String,
+}
+
+/// Idle connections kept per process and per settings. Views call the engine on page loads; a
+/// pooled connection saves the handshake and authentication of a new one. Connections are reset
+/// (`COM_RESET_CONNECTION`: session variables, temporary tables and named locks are dropped) when
+/// they go back, so no run inherits another's session.
+const POOL_MAX: usize = 16;
+
+struct Pools {
+    /// Pools are never used across `fork()`: a child would share the parent's sockets.
+    pid: u32,
+    by_settings: HashMap<String, mysql::Pool>,
+}
+
+static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
+
+/// Everything that makes two settings reach the same session, the password as a digest.
+fn pool_key(cfg: &MysqlConfig) -> String {
+    use sha2::Digest;
+    let pw = sha2::Sha256::digest(cfg.password.expose().as_bytes());
+    let pw: String = pw.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}|{}|{:?}|{}|{}|{:?}|{:?}|{pw}",
+        cfg.host,
+        cfg.port,
+        cfg.socket,
+        cfg.user,
+        cfg.database,
+        cfg.init_command,
+        cfg.connect_timeout
+    )
+}
+
+fn pool_for(cfg: &MysqlConfig, opts: OptsBuilder) -> Result<mysql::Pool> {
+    let key = pool_key(cfg);
+    let mut guard = POOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pid = std::process::id();
+    if guard.as_ref().is_none_or(|p| p.pid != pid) {
+        *guard = Some(Pools {
+            pid,
+            by_settings: HashMap::new(),
+        });
+    }
+    let pools = &mut guard.as_mut().expect("initialised above").by_settings;
+    if let Some(pool) = pools.get(&key) {
+        return Ok(pool.clone());
+    }
+    let constraints = PoolConstraints::new(0, POOL_MAX).expect("0 <= POOL_MAX");
+    let opts = opts.pool_opts(PoolOpts::default().with_constraints(constraints));
+    let pool = mysql::Pool::new(opts).map_err(|e| Error::Config(e.to_string()))?;
+    pools.insert(key, pool.clone());
+    Ok(pool)
 }
 
 impl MysqlConn {
@@ -51,7 +107,9 @@ impl MysqlConn {
                 .tcp_port(cfg.port);
         }
         let target = cfg.target();
-        let conn = mysql::Conn::new(opts).map_err(|e| connect_error(&target, cfg, e))?;
+        let conn = pool_for(cfg, opts)?
+            .get_conn()
+            .map_err(|e| connect_error(&target, cfg, e))?;
         Ok(MysqlConn {
             conn,
             database: cfg.database.clone(),
@@ -69,7 +127,13 @@ impl MysqlConn {
 
     /// The raw connection, for engine modules that need the crate's own API (streaming dumps).
     pub fn raw(&mut self) -> &mut mysql::Conn {
-        &mut self.conn
+        self.conn.as_mut()
+    }
+
+    /// Closes this connection instead of returning it to the pool (after a failure that may have
+    /// left it in an unknown state, or when a job holds long-lived session state).
+    pub fn discard(self) {
+        drop(self.conn.unwrap());
     }
 
     pub fn query_each(
