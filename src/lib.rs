@@ -6,6 +6,7 @@
 //! * [`config`]: connection settings from Django's `DATABASES` entry.
 //! * [`db`]: MySQL/MariaDB and SQLite connections, batched writes, locked transactions.
 //! * [`alertas`]: alert rules (pure).
+//! * [`vencimientos`]: expiry rules: expired stock to waste, stock about to expire (pure).
 //! * [`jobs`]: the jobs run by the management commands.
 
 pub mod alertas;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod vencimientos;
 
 #[cfg(feature = "python")]
 mod py;

@@ -502,6 +502,7 @@ class _Generator:
         eliminado: bool = False,
         unidad: str = "unidad",
         key: str | None = None,
+        precio_centavos: int | None = None,
     ) -> int:
         """Write one product (and its lots). Quantities in thousandths; dates as offsets.
 
@@ -526,6 +527,8 @@ class _Generator:
                 lot_ids.append(self.lote(pid, j, estado, c, cad))
         self.nutricional(pid)
         precio = rng.randrange(500, 30_000, 50) * 100
+        if precio_centavos is not None:
+            precio = precio_centavos
         creado_off = -rng.randint(30, 700)
         creado = self.momento(creado_off, rng.randint(0, 86_399))
         cantidad_merma = 0
@@ -842,6 +845,109 @@ def _edge_products(g: _Generator) -> None:
     )
 
 
+def _edge_vencimientos(g: _Generator, alertas: bool) -> None:
+    """Extra edges for the expiry job (``seed(..., vencimientos=True)``), keys ``venc_*``.
+
+    Lots dated yesterday, today and tomorrow in one product; a product whose every lot with stock
+    expired (kg, fractional); products without lots expired with a fraction and with none left;
+    deleted and inactive products with expired lots and dates (left alone); a product whose own
+    date passed while its lots are good. Prices have cents, so values are not whole.
+    """
+    e = g.edges
+
+    def lotes_de(
+        key: str, nombre: str, lotes: list[tuple[str, int, int]], claves: list[str], **kw
+    ) -> None:
+        """A kg product at $1990.50 with these lots; ``claves`` names the lots' edges."""
+        first = g.next_id["lotes"]
+        for j, clave in enumerate(claves):
+            if clave:
+                e[clave] = first + j
+        g.producto(
+            nombre,
+            caducidad=lotes[0][2],
+            lotes=lotes,
+            key=key,
+            precio_centavos=199_050,
+            unidad="kg",
+            **kw,
+        )
+
+    lotes_de(
+        "venc_lotes_ayer_hoy_manana",
+        "Pan de campo por kilo",
+        [("agotado", 0, -3), ("activo", 4_500, -1), ("activo", 5_000, 0), ("activo", 6_000, 1)],
+        ["", "venc_lote_ayer", "venc_lote_hoy", "venc_lote_manana"],
+    )
+    lotes_de(
+        "venc_todos_lotes_vencidos",
+        "Masa madre por kilo",
+        [("agotado", 0, -8), ("activo", 2_250, -3), ("activo", 1_500, -1)],
+        ["", "venc_lote_vencido_a", "venc_lote_vencido_b"],
+    )
+    lotes_de(
+        "venc_eliminado_lotes",
+        "Pan borrado con lotes",
+        [("activo", 3_000, -2), ("activo", 2_000, 5)],
+        ["venc_lote_de_eliminado", ""],
+        eliminado=True,
+    )
+    lotes_de(
+        "venc_inactivo_lotes",
+        "Pan inactivo con lotes",
+        [("activo", 3_000, -2)],
+        ["venc_lote_de_inactivo"],
+        estado_merma="inactivo",
+    )
+    g.producto(
+        "Pan de molde con fecha vieja",
+        caducidad=-3,
+        lotes=[("activo", 7_000, 4)],
+        key="venc_caducidad_vieja",
+        precio_centavos=150_000,
+    )
+    g.producto(
+        "Queso fresco por kilo",
+        caducidad=-2,
+        cantidad=750,
+        unidad="kg",
+        key="venc_sin_lotes_fraccion",
+        precio_centavos=899_990,
+    )
+    g.producto("Pan sin stock", caducidad=-6, cantidad=0, key="venc_sin_lotes_cero")
+    g.producto(
+        "Pan borrado vencido",
+        caducidad=-2,
+        cantidad=5_000,
+        eliminado=True,
+        key="venc_eliminado_sin_lotes",
+    )
+    g.producto(
+        "Pan inactivo vencido",
+        caducidad=-2,
+        cantidad=5_000,
+        estado_merma="inactivo",
+        key="venc_inactivo_sin_lotes",
+    )
+    if alertas:
+        todos = e["venc_todos_lotes_vencidos"]
+        nombre = g.nombres[todos]
+        tipo, mensaje = mensaje_vencimiento(nombre, -2)
+        g.alerta(tipo, mensaje, producto=todos, hace_dias=1, key="venc_alerta_vencio")
+        tipo, mensaje = mensaje_stock_bajo(nombre, "3.750", 5)
+        g.alerta(tipo, mensaje, producto=todos, hace_dias=1, key="venc_alerta_stock")
+        mixto = e["venc_lotes_ayer_hoy_manana"]
+        tipo, mensaje = mensaje_vencimiento(g.nombres[mixto], 0)
+        g.alerta(
+            tipo,
+            mensaje,
+            producto=mixto,
+            hace_dias=1,
+            estado="ignorada",
+            key="venc_alerta_ignorada",
+        )
+
+
 def _edge_invoices(g: _Generator) -> dict[str, tuple[int, str, str, int]]:
     """Invoices 1..k: each due-date boundary as pendiente and parcial, then the excluded ones."""
     out: dict[str, tuple[int, str, str, int]] = {}
@@ -946,8 +1052,14 @@ def _nombre(rng: random.Random) -> str:
     return nombre
 
 
-def _bulk_product(g: _Generator, lotes_objetivo: int, alertas: bool) -> tuple[int, int]:
-    """One random product with about ``lotes_objetivo`` lots; returns (id, lots written)."""
+def _bulk_product(
+    g: _Generator, lotes_objetivo: int, alertas: bool, sin_retirar: float = 0.0
+) -> tuple[int, int]:
+    """One random product with about ``lotes_objetivo`` lots; returns (id, lots written).
+
+    ``sin_retirar``: the share of products with lots whose first lot with stock expired some
+    days ago and is still ``activo`` (nobody moved it to waste).
+    """
     rng = g.rng
     r = rng.random()
     estado_merma = (
@@ -996,7 +1108,13 @@ def _bulk_product(g: _Generator, lotes_objetivo: int, alertas: bool) -> tuple[in
                 else:
                     estado, c = "agotado", 0
             lotes.append((estado, c, cad))
-        fefo = next((cad for estado, c, cad in lotes if estado == "activo" and c > 0), None)
+        if sin_retirar and rng.random() < sin_retirar:
+            first = next((j for j, (estado, c, _) in enumerate(lotes) if estado == "activo"), None)
+            if first is not None:
+                lotes[first] = ("activo", lotes[first][1], -1 - int(r() * 10))
+        fefo = min(
+            (cad for estado, c, cad in lotes if estado == "activo" and c > 0), default=None
+        )
         # Mostly the app keeps caducidad at the FEFO lot; sometimes it is stale.
         caducidad = fefo if fefo is not None and rng.random() < 0.9 else lotes[0][2]
         pid = g.producto(
@@ -1031,20 +1149,28 @@ def _cantidad(rng: random.Random, kg: bool) -> int:
 
 
 def _fill(
-    g: _Generator, productos: int, lotes_por_producto: int, facturas: int, alertas: bool
+    g: _Generator,
+    productos: int,
+    lotes_por_producto: int,
+    facturas: int,
+    alertas: bool,
+    vencimientos: bool = False,
+    lotes_sin_retirar: float = 0.0,
 ) -> None:
     """Edges first (ids 1..k of each table), then the bulk."""
     rng = g.rng
     g.categorias()
     g.proveedores(extra=max(0, facturas // 200))
     _edge_products(g)
-    n_edge_products = g.next_id["productos"] - 1
     inv = _edge_invoices(g)
     if alertas:
         _edge_alerts(g, g.nombres, inv)
+    if vencimientos:
+        _edge_vencimientos(g, alertas)
+    n_edge_products = g.next_id["productos"] - 1
 
     for _ in range(max(0, productos - n_edge_products)):
-        _bulk_product(g, lotes_por_producto, alertas)
+        _bulk_product(g, lotes_por_producto, alertas, lotes_sin_retirar)
 
     total_productos = g.next_id["productos"] - 1
     for _ in range(max(0, facturas - len(inv))):
@@ -1079,15 +1205,24 @@ def seed(
     hoy: date,
     seed: int = 1,
     alertas_existentes: bool = True,
+    vencimientos: bool = False,
+    lotes_sin_retirar: float = 0.0,
 ) -> dict:
     """Empty the shop's tables on ``alias`` and fill them; returns row counts and ``edges``.
 
     ``productos`` counts the edge products too (there are always all of them, so asking for
     fewer gives the edges only). ``facturas`` defaults to ``productos // 5``. The result maps
     each table to its row count, plus ``edges`` (edge name -> id) and ``hoy``.
+
+    For the expiry job: ``vencimientos`` adds the ``venc_*`` edge products and lots (after the
+    other edges; see ``_edge_vencimientos``), and ``lotes_sin_retirar`` (0..1) is the share of
+    bulk products with lots whose first lot with stock expired 1-10 days ago and is still
+    ``activo``, as after days without the expiry job. Both off by default (same data as before).
     """
     if productos < 0 or lotes_por_producto < 0:
         raise ValueError("productos and lotes_por_producto must not be negative")
+    if not 0.0 <= lotes_sin_retirar <= 1.0:
+        raise ValueError("lotes_sin_retirar must be between 0 and 1")
     if facturas is None:
         facturas = productos // 5
     connection = connections[alias]
@@ -1108,7 +1243,15 @@ def seed(
             sink = _Sink(raw, vendor)
             g = _Generator(sink, hoy, rng)
             try:
-                _fill(g, productos, lotes_por_producto, facturas, alertas_existentes)
+                _fill(
+                    g,
+                    productos,
+                    lotes_por_producto,
+                    facturas,
+                    alertas_existentes,
+                    vencimientos,
+                    lotes_sin_retirar,
+                )
                 sink.close()
             except BaseException:
                 sink.abort()

@@ -43,6 +43,8 @@ __all__ = [
     "__version__",
     "generar_alertas",
     "generar_alertas_informe",
+    "scan_vencimientos",
+    "verificar_vencimientos",
 ]
 
 logger = logging.getLogger("forneria_ops")
@@ -100,4 +102,59 @@ def generar_alertas_informe(
 
     return services.run_generar_alertas(
         using=using, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
+    )
+
+
+def verificar_vencimientos(
+    using: str = "default",
+    *,
+    fecha: dt.date | str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    detail: bool = False,
+) -> dict:
+    """Move expired stock to waste, in one transaction; the report of the run.
+
+    Lots past their date go to ``vencido`` (one ``historial_merma`` row and one ``salida``
+    movement each), their products' stock drops by as much, products left without stock and
+    expired products without lots go to ``en_merma``, and the alerts about that stock are
+    resolved. Keys: ``lots_expired``, ``products_updated`` (kept stock), ``products_wasted``,
+    ``history_rows``, ``movements``, ``alerts_resolved``, ``quantity`` and ``value`` (exact
+    decimals as strings), ``plan`` (every change, when ``detail``), ``timings``. With
+    ``dry_run`` nothing is written. A second run the same day changes nothing. Raises
+    ``LockBusyError`` when another run keeps the lock longer than ``wait`` (default
+    ``FORNERIA_OPS["COMMAND_LOCK_WAIT"]``).
+    """
+    from forneria_ops import services
+
+    with services.recorded("verificar_vencimientos", using) as run:
+        run["skip"] = dry_run
+        report = services.run_verificar_vencimientos(
+            using=using, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
+        )
+        run["summary"] = services.vencimientos_summary(report)
+    return report
+
+
+def scan_vencimientos(
+    dias: int = 7,
+    incluir_vencidos: bool = False,
+    using: str = "default",
+    fecha: dt.date | str | None = None,
+) -> dict:
+    """Stock on sale expiring within ``dias`` days (today and the last day included); read-only.
+
+    A drop-in for the app's ``api/proximos-vencimientos[-14|-30]`` views:
+    ``JsonResponse(forneria_ops.scan_vencimientos(7))`` gives the same ``count`` and ``items``
+    (with the app's ``id``, ``nombre``, ``caducidad``), ordered by date then name, one item per
+    lot with stock (``lote_id``, ``numero_lote``) or per product without lots (those two None),
+    plus ``dias_restantes``, ``cantidad``, ``precio_por_unidad_venta`` and ``valor`` (exact
+    decimals as strings, as Django's JSON encoder writes a ``Decimal``), and ``hoy``, ``hasta``,
+    ``valor_total``. ``incluir_vencidos`` also lists stock already past its date that no run has
+    moved to waste yet (negative ``dias_restantes``).
+    """
+    from forneria_ops import services
+
+    return services.run_scan_vencimientos(
+        using=using, dias=dias, incluir_vencidos=incluir_vencidos, fecha=fecha
     )

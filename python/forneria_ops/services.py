@@ -94,6 +94,65 @@ def alert_summary(report: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def run_verificar_vencimientos(
+    *,
+    using: str = "default",
+    fecha: dt.date | str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    detail: bool = False,
+) -> dict[str, Any]:
+    """One expiry run through the engine (expired stock to waste); returns the report dict.
+
+    Raises a ``ForneriaOpsError`` subclass on failure (``LockBusyError`` when another run kept
+    the lock for longer than ``wait`` seconds, default ``COMMAND_LOCK_WAIT``).
+    """
+    today = local_today(fecha)
+    return _core.verificar_vencimientos(
+        database_settings(using),
+        today=today.isoformat(),
+        now=database_now(using),
+        dry_run=dry_run,
+        wait_seconds=float(conf.get("COMMAND_LOCK_WAIT") if wait is None else wait),
+        detail=detail,
+    )
+
+
+def vencimientos_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of an expiry report worth keeping in the run history."""
+    keys = (
+        "today",
+        "lots_expired",
+        "products_updated",
+        "products_wasted",
+        "history_rows",
+        "alerts_resolved",
+        "quantity",
+        "value",
+        "retries",
+    )
+    return {key: report[key] for key in keys}
+
+
+def run_scan_vencimientos(
+    *,
+    using: str = "default",
+    dias: int = 7,
+    incluir_vencidos: bool = False,
+    fecha: dt.date | str | None = None,
+) -> dict[str, Any]:
+    """Stock expiring within ``dias`` days, read-only; the engine's scan dict."""
+    if isinstance(dias, bool) or not isinstance(dias, int):
+        raise _core.ConfigError(f"configuration: dias must be a whole number, not {dias!r}")
+    today = local_today(fecha)
+    return _core.scan_vencimientos(
+        database_settings(using),
+        today=today.isoformat(),
+        days=dias,
+        include_expired=bool(incluir_vencidos),
+    )
+
+
 @contextmanager
 def recorded(job: str, using: str = "default") -> Iterator[dict[str, Any]]:
     """Record the outcome of one job run in ``EjecucionTarea`` (admin, health check).

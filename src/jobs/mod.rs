@@ -5,3 +5,5 @@
 //! passed in, never read from the clock) and returns a serialisable `Report`.
 
 pub mod generar_alertas;
+pub mod scan_vencimientos;
+pub mod verificar_vencimientos;

@@ -7,6 +7,7 @@
 mod alertas;
 mod convert;
 mod errors;
+mod vencimientos;
 
 use std::sync::OnceLock;
 
@@ -35,5 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(reset_logging_cache, m)?)?;
     m.add_function(wrap_pyfunction!(alertas::generar_alertas, m)?)?;
+    m.add_function(wrap_pyfunction!(vencimientos::verificar_vencimientos, m)?)?;
+    m.add_function(wrap_pyfunction!(vencimientos::scan_vencimientos, m)?)?;
     Ok(())
 }
