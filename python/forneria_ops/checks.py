@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from django.core import checks
 from django.db import connections
 
-from forneria_ops import conf
+from forneria_ops import _core, conf
+
+
+def _sqlite_copies_differ() -> bool:
+    return sqlite3.sqlite_version != _core.sqlite_version()
 
 
 @checks.register()
@@ -30,6 +36,17 @@ def check_databases(app_configs=None, databases=None, **kwargs):
                     f"database {alias!r} ({vendor}) is not supported by forneria-ops",
                     hint="forneria-ops works with MySQL/MariaDB and SQLite.",
                     id="forneria_ops.W101",
+                )
+            )
+        elif vendor == "sqlite" and _sqlite_copies_differ():
+            errors.append(
+                checks.Warning(
+                    f"database {alias!r}: Python's sqlite3 uses SQLite {sqlite3.sqlite_version}, "
+                    f"the forneria-ops engine SQLite {_core.sqlite_version()}",
+                    hint="Two SQLite copies in one process do not see each other's locks. Build "
+                    "forneria-ops against the SQLite library Python uses (pip install . on this "
+                    "machine does), or run its commands from cron rather than from views.",
+                    id="forneria_ops.W103",
                 )
             )
         elif vendor == "sqlite" and str(settings_dict.get("NAME", "")) in ("", ":memory:"):

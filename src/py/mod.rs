@@ -24,6 +24,13 @@ fn reset_logging_cache() {
     }
 }
 
+/// The SQLite library the engine runs on (`sqlite3_libversion()`); the system check compares it
+/// with Python's `sqlite3.sqlite_version` to catch two SQLite copies in one process.
+#[pyfunction]
+fn sqlite_version() -> &'static str {
+    rusqlite::version()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Rust log targets `_core::jobs::…` become Python loggers `forneria_ops._core.jobs.…`.
@@ -35,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(reset_logging_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;
     m.add_function(wrap_pyfunction!(alertas::generar_alertas, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::verificar_vencimientos, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::scan_vencimientos, m)?)?;

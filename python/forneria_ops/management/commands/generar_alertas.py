@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.management.base import CommandError
+
 from forneria_ops import services
 from forneria_ops.management.base import OpsCommand
 
@@ -35,8 +37,6 @@ class Command(OpsCommand):
 
     def run(self, *, database, fecha, dry_run, wait, verbosity, json, **options):
         if wait is not None and wait < 0:
-            from django.core.management.base import CommandError
-
             raise CommandError("--wait must be >= 0 seconds")
         detail = json or dry_run or verbosity >= 2
         with services.recorded("generar_alertas", database) as run:

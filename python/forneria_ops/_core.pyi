@@ -1,0 +1,53 @@
+"""Typed stub of the native engine module (``src/py/``), checked against it by mypy's stubtest."""
+
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "CancelledError",
+    "ConfigError",
+    "ConnectError",
+    "CorruptFileError",
+    "DataError",
+    "DatabaseError",
+    "DiskFullError",
+    "FileError",
+    "ForneriaOpsError",
+    "LockBusyError",
+    "SchemaError",
+    "UnknownDatabaseError",
+    "__version__",
+    "generar_alertas",
+    "reset_logging_cache",
+    "sqlite_version",
+]
+
+__version__: str
+
+class ForneriaOpsError(Exception): ...
+class ConfigError(ForneriaOpsError): ...
+class ConnectError(ForneriaOpsError): ...
+class AuthError(ConnectError): ...
+class UnknownDatabaseError(ConnectError): ...
+class SchemaError(ForneriaOpsError): ...
+class DatabaseError(ForneriaOpsError): ...
+class LockBusyError(ForneriaOpsError): ...
+class DataError(ForneriaOpsError): ...
+class FileError(ForneriaOpsError): ...
+class DiskFullError(FileError): ...
+class CorruptFileError(FileError): ...
+class CancelledError(ForneriaOpsError): ...
+
+def reset_logging_cache() -> None: ...
+def sqlite_version() -> str: ...
+def generar_alertas(
+    database: dict[str, Any],
+    *,
+    today: str,
+    now: str,
+    thresholds: dict[str, int] | None = None,
+    invoice_states: list[str] | None = None,
+    dry_run: bool = False,
+    wait_seconds: float = 0.0,
+    detail: bool = False,
+) -> dict[str, Any]: ...
