@@ -399,8 +399,7 @@ pub fn plan(
             });
         }
     }
-    out.lots
-        .sort_by_key(|l| (l.expiry, l.product_id, l.lot_id));
+    out.lots.sort_by_key(|l| (l.expiry, l.product_id, l.lot_id));
 
     let touched: HashMap<i64, bool> = out
         .products
@@ -493,7 +492,11 @@ pub struct Scan {
 }
 
 /// The window of a scan: from today (or, with `include_expired`, from any date) to today + `days`.
-pub fn scan_window(today: NaiveDate, days: i64, include_expired: bool) -> (Option<NaiveDate>, NaiveDate) {
+pub fn scan_window(
+    today: NaiveDate,
+    days: i64,
+    include_expired: bool,
+) -> (Option<NaiveDate>, NaiveDate) {
     let until = today + chrono::Duration::days(days.max(0));
     (if include_expired { None } else { Some(today) }, until)
 }
@@ -595,23 +598,37 @@ mod tests {
     #[test]
     fn a_lot_expires_the_day_after_its_date() {
         let products = [product(1, Some(-1), "18.000", true)];
-        let lots = [lot(1, 1, -1, "6.000"), lot(2, 1, 0, "5.000"), lot(3, 1, 1, "7.000")];
+        let lots = [
+            lot(1, 1, -1, "6.000"),
+            lot(2, 1, 0, "5.000"),
+            lot(3, 1, 1, "7.000"),
+        ];
         let plan = plan(today(), &products, &lots, &[]);
         assert_eq!(plan.lots.len(), 1, "only yesterday's lot is expired");
         let l = &plan.lots[0];
         assert_eq!((l.lot_id, l.days_expired, l.quantity), (1, 1, dec("6")));
-        assert_eq!(l.reason, "Vencimiento: lote L1-01 (id 1) venció el 09/12/2025");
+        assert_eq!(
+            l.reason,
+            "Vencimiento: lote L1-01 (id 1) venció el 09/12/2025"
+        );
         let c = &plan.products[0];
         assert_eq!(c.outcome, Outcome::LotsExpired);
         assert_eq!(c.quantity_after, dec("12"));
-        assert_eq!(c.expiry_after, Some(today()), "today's lot is the next to go (FEFO)");
+        assert_eq!(
+            c.expiry_after,
+            Some(today()),
+            "today's lot is the next to go (FEFO)"
+        );
         assert_eq!(plan.totals.history_rows, 1);
         assert_eq!(plan.totals.products_wasted, 0);
     }
 
     #[test]
     fn value_is_exact_and_movements_get_whole_units() {
-        let products = [product(1, Some(-3), "2.250", true), product(2, Some(-2), "0.400", false)];
+        let products = [
+            product(1, Some(-3), "2.250", true),
+            product(2, Some(-2), "0.400", false),
+        ];
         let lots = [lot(1, 1, -3, "2.250")];
         let plan = plan(today(), &products, &lots, &[]);
         assert_eq!(money_text(plan.lots[0].value), "4478.625");
@@ -644,7 +661,10 @@ mod tests {
                  L1-02 (id 2) del 09/12/2025"
             )
         );
-        assert_eq!(plan.totals.history_rows, 2, "one per lot, none for the product");
+        assert_eq!(
+            plan.totals.history_rows, 2,
+            "one per lot, none for the product"
+        );
         assert_eq!(plan.totals.products_wasted, 1);
     }
 
@@ -663,7 +683,10 @@ mod tests {
         assert_eq!(plan.products.len(), 1);
         let c = &plan.products[0];
         assert_eq!((c.product_id, c.outcome), (1, Outcome::WastedWithoutLots));
-        assert_eq!(c.reason.as_deref(), Some("Vencimiento: producto venció el 09/12/2025"));
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("Vencimiento: producto venció el 09/12/2025")
+        );
         assert_eq!(c.whole_units, 24);
         assert!(plan.lots.is_empty());
     }
@@ -700,7 +723,11 @@ mod tests {
         let after_products: Vec<Product> = products
             .into_iter()
             .filter_map(|mut p| {
-                let c = first.products.iter().find(|c| c.product_id == p.id).unwrap();
+                let c = first
+                    .products
+                    .iter()
+                    .find(|c| c.product_id == p.id)
+                    .unwrap();
                 if c.goes_to_waste() {
                     return None; // en_merma: no longer on sale
                 }
@@ -722,14 +749,30 @@ mod tests {
         let lots = [lot(1, 1, -1, "6.000"), lot(2, 1, 4, "12.000")];
         let alerts = [
             alert(10, 1, "Producto 1 YA VENCIÓ hace 1 días", State::Activa),
-            alert(11, 1, "Producto 1 - STOCK BAJO: 3.000 unidades (mínimo: 5)", State::Activa),
-            alert(12, 2, "Producto 2 vence en 0 días - URGENTE", State::Ignorada),
-            alert(13, 2, "Producto 2 - STOCK BAJO: 2.000 unidades (mínimo: 5)", State::Activa),
+            alert(
+                11,
+                1,
+                "Producto 1 - STOCK BAJO: 3.000 unidades (mínimo: 5)",
+                State::Activa,
+            ),
+            alert(
+                12,
+                2,
+                "Producto 2 vence en 0 días - URGENTE",
+                State::Ignorada,
+            ),
+            alert(
+                13,
+                2,
+                "Producto 2 - STOCK BAJO: 2.000 unidades (mínimo: 5)",
+                State::Activa,
+            ),
             alert(14, 2, "Revisar la vitrina", State::Activa),
             alert(15, 3, "Producto 3 vence en 9 días - URGENTE", State::Activa),
         ];
         let plan = plan(today(), &products, &lots, &alerts);
-        let got: Vec<(i64, ResolveReason)> = plan.resolve.iter().map(|r| (r.id, r.reason)).collect();
+        let got: Vec<(i64, ResolveReason)> =
+            plan.resolve.iter().map(|r| (r.id, r.reason)).collect();
         assert_eq!(
             got,
             vec![

@@ -1112,9 +1112,7 @@ def _bulk_product(
             first = next((j for j, (estado, c, _) in enumerate(lotes) if estado == "activo"), None)
             if first is not None:
                 lotes[first] = ("activo", lotes[first][1], -1 - int(r() * 10))
-        fefo = min(
-            (cad for estado, c, cad in lotes if estado == "activo" and c > 0), default=None
-        )
+        fefo = min((cad for estado, c, cad in lotes if estado == "activo" and c > 0), default=None)
         # Mostly the app keeps caducidad at the FEFO lot; sometimes it is stale.
         caducidad = fefo if fefo is not None and rng.random() < 0.9 else lotes[0][2]
         pid = g.producto(

@@ -19,7 +19,9 @@ __all__ = [
     "__version__",
     "generar_alertas",
     "reset_logging_cache",
+    "scan_vencimientos",
     "sqlite_version",
+    "verificar_vencimientos",
 ]
 
 __version__: str
@@ -50,4 +52,20 @@ def generar_alertas(
     dry_run: bool = False,
     wait_seconds: float = 0.0,
     detail: bool = False,
+) -> dict[str, Any]: ...
+def verificar_vencimientos(
+    database: dict[str, Any],
+    *,
+    today: str,
+    now: str,
+    dry_run: bool = False,
+    wait_seconds: float = 0.0,
+    detail: bool = False,
+) -> dict[str, Any]: ...
+def scan_vencimientos(
+    database: dict[str, Any],
+    *,
+    today: str,
+    days: int = 7,
+    include_expired: bool = False,
 ) -> dict[str, Any]: ...

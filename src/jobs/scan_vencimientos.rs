@@ -62,20 +62,25 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Scan> {
     let mut conn = db::connect(cfg)?;
     let mut tx = conn.transaction()?;
     let mut rows = Vec::new();
-    tx.query_each("reading lotes about to expire", LOTS_SQL, &window, &mut |r| {
-        if let (Some(product_id), Some(expiry)) = (r.int(0)?, r.date(4)?) {
-            rows.push(ScanRow {
-                product_id,
-                name: r.text(1)?.unwrap_or_default(),
-                lot_id: r.int(2)?,
-                lot_number: r.text(3)?,
-                expiry,
-                quantity: r.decimal(5)?.unwrap_or_default(),
-                unit_price: r.decimal(6)?.unwrap_or_default(),
-            });
-        }
-        Ok(())
-    })?;
+    tx.query_each(
+        "reading lotes about to expire",
+        LOTS_SQL,
+        &window,
+        &mut |r| {
+            if let (Some(product_id), Some(expiry)) = (r.int(0)?, r.date(4)?) {
+                rows.push(ScanRow {
+                    product_id,
+                    name: r.text(1)?.unwrap_or_default(),
+                    lot_id: r.int(2)?,
+                    lot_number: r.text(3)?,
+                    expiry,
+                    quantity: r.decimal(5)?.unwrap_or_default(),
+                    unit_price: r.decimal(6)?.unwrap_or_default(),
+                });
+            }
+            Ok(())
+        },
+    )?;
     tx.query_each(
         "reading productos about to expire",
         PRODUCTS_SQL,
@@ -103,4 +108,3 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Scan> {
         rows,
     ))
 }
-

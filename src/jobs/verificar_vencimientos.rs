@@ -215,8 +215,7 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
         EXPIRED_LOTS_SQL,
         &[Param::Date(today)],
         &mut |r| {
-            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?)
-            {
+            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?) {
                 lots.push(Lot {
                     id,
                     product_id,
@@ -256,10 +255,15 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
             db::placeholders(chunk.len())
         );
         let params: Vec<Param> = chunk.iter().map(|&id| Param::Int(id)).collect();
-        conn.query_each("reading productos with expired lots", &sql, &params, &mut |r| {
-            products.push(read_product(r)?);
-            Ok(())
-        })?;
+        conn.query_each(
+            "reading productos with expired lots",
+            &sql,
+            &params,
+            &mut |r| {
+                products.push(read_product(r)?);
+                Ok(())
+            },
+        )?;
     }
 
     // The later lots with stock of products that lost lots: FEFO and "keeps stock".
@@ -283,8 +287,7 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
         let mut params: Vec<Param> = chunk.iter().map(|&id| Param::Int(id)).collect();
         params.push(Param::Date(today));
         conn.query_each("reading later lotes", &sql, &params, &mut |r| {
-            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?)
-            {
+            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?) {
                 later_lots += 1;
                 lots.push(Lot {
                     id,
@@ -299,31 +302,26 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
     }
 
     let mut alerts = Vec::new();
-    conn.query_each(
-        "reading alertas",
-        OPEN_PRODUCT_ALERTS_SQL,
-        &[],
-        &mut |r| {
-            let Some(product_id) = r.int(4)? else {
-                return Ok(());
-            };
-            if !on_sale.contains(&product_id) {
-                return Ok(());
-            }
-            alerts.push(ExistingAlert {
-                id: r.int(0)?.unwrap_or_default(),
-                colour: r.text(1)?.unwrap_or_default(),
-                message: r.text(2)?.unwrap_or_default(),
-                state: match r.text(3)?.as_deref() {
-                    Some("ignorada") => State::Ignorada,
-                    _ => State::Activa,
-                },
-                product_id: Some(product_id),
-                invoice_id: None,
-            });
-            Ok(())
-        },
-    )?;
+    conn.query_each("reading alertas", OPEN_PRODUCT_ALERTS_SQL, &[], &mut |r| {
+        let Some(product_id) = r.int(4)? else {
+            return Ok(());
+        };
+        if !on_sale.contains(&product_id) {
+            return Ok(());
+        }
+        alerts.push(ExistingAlert {
+            id: r.int(0)?.unwrap_or_default(),
+            colour: r.text(1)?.unwrap_or_default(),
+            message: r.text(2)?.unwrap_or_default(),
+            state: match r.text(3)?.as_deref() {
+                Some("ignorada") => State::Ignorada,
+                _ => State::Activa,
+            },
+            product_id: Some(product_id),
+            invoice_id: None,
+        });
+        Ok(())
+    })?;
     Ok(Inputs {
         products,
         lots,

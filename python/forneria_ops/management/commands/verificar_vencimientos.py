@@ -1,4 +1,4 @@
-"""``manage.py verificar_vencimientos``: move expired stock to waste, exactly, in one transaction."""
+"""``manage.py verificar_vencimientos``: move expired stock to waste, exactly, in one run."""
 
 from __future__ import annotations
 
