@@ -58,10 +58,30 @@ def alerts(today: dt.date) -> None:
     manage("generar_alertas", "--fecha", tomorrow)
 
 
+def expiry(today: dt.date) -> None:
+    title("verificar_vencimientos: expired lots and products moved to waste, exactly")
+    manage("verificar_vencimientos", "--dry-run")
+    manage("verificar_vencimientos")
+    title("Again the same day (validar_vencimientos is the app's other name): nothing to move")
+    manage("validar_vencimientos")
+    title("scan_vencimientos(3): what the proximos-vencimientos views get (read-only)")
+    manage(
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        "import forneria_ops; s = forneria_ops.scan_vencimientos(3); "
+        "print(s['count'], 'items, value at stake', s['valor_total']); "
+        "[print(' ', i['caducidad'], i['dias_restantes'], i['nombre'], i['numero_lote'] or '-', "
+        "i['cantidad'], i['valor']) for i in s['items'][:10]]",
+    )
+
+
 def main() -> None:
     today = dt.date.today()
     setup(today)
     alerts(today)
+    expiry(today)
     print("\ndemo: done. The shop's database is demo/var/forneria.sqlite3.")
 
 

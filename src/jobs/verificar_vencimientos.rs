@@ -62,7 +62,10 @@ pub struct Timings {
     pub lock_ms: f64,
     pub read_ms: f64,
     pub plan_ms: f64,
+    /// Re-reading the rows to change under lock (MySQL/MariaDB).
+    pub verify_ms: f64,
     pub write_ms: f64,
+    pub commit_ms: f64,
     pub total_ms: f64,
 }
 
@@ -109,7 +112,7 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Report> {
         if opts.dry_run {
             let mut tx = conn.transaction()?;
             let t = Instant::now();
-            let read = read_inputs(&mut tx, opts.today)?;
+            let read = read_inputs(cfg, &mut tx, opts.today)?;
             timings.read_ms = ms(t.elapsed());
             let t = Instant::now();
             let plan = vencimientos::plan(opts.today, &read.products, &read.lots, &read.alerts);
@@ -121,17 +124,21 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Report> {
         let mut tx = conn.locked_transaction(JOB, opts.wait)?;
         timings.lock_ms += ms(t.elapsed());
         let t = Instant::now();
-        let read = read_inputs(&mut tx, opts.today)?;
+        let read = read_inputs(cfg, &mut tx, opts.today)?;
         timings.read_ms += ms(t.elapsed());
         let t = Instant::now();
         let plan = vencimientos::plan(opts.today, &read.products, &read.lots, &read.alerts);
         timings.plan_ms += ms(t.elapsed());
         let t = Instant::now();
         let changed = changed_meanwhile(&mut tx, &plan)?;
+        timings.verify_ms += ms(t.elapsed());
         if changed.is_empty() {
+            let t = Instant::now();
             apply(&mut tx, &plan, opts.now)?;
-            tx.commit()?;
             timings.write_ms += ms(t.elapsed());
+            let t = Instant::now();
+            tx.commit()?;
+            timings.commit_ms += ms(t.elapsed());
             break (plan, read);
         }
         tx.rollback()?;
@@ -182,10 +189,15 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Report> {
     })
 }
 
-/// Expired lots with stock; the index on `fecha_caducidad` finds them without a full scan.
+/// Ids of lots dated before today, and ids of `activo` lots: each read from its own index alone
+/// (`idx_fecha_caducidad`, `idx_estado`: the id is in every secondary index), in index order.
+const PAST_LOT_IDS_SQL: &str = "SELECT `id` FROM `lotes` WHERE `fecha_caducidad` < ?";
+const ACTIVE_LOT_IDS_SQL: &str = "SELECT `id` FROM `lotes` WHERE `estado` = 'activo'";
+
+/// The expired lots with stock among given ids (`… IN (ids)`), conditions checked again.
 const EXPIRED_LOTS_SQL: &str = "\
 SELECT `id`, `productos_id`, `numero_lote`, `cantidad`, `fecha_caducidad` FROM `lotes` \
-WHERE `fecha_caducidad` < ? AND `estado` = 'activo' AND `cantidad` > 0";
+WHERE `fecha_caducidad` < ? AND `estado` = 'activo' AND `cantidad` > 0 AND `id` IN";
 
 /// Columns of a candidate product; the last says whether it has any lot at all.
 const PRODUCT_COLUMNS: &str = "\
@@ -208,28 +220,73 @@ fn read_product(r: &dyn db::RowRef) -> Result<Product> {
     })
 }
 
-fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
-    let mut lots = Vec::new();
+fn read_lot(r: &dyn db::RowRef) -> Result<Option<Lot>> {
+    let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?) else {
+        return Ok(None);
+    };
+    Ok(Some(Lot {
+        id,
+        product_id,
+        number: r.text(2)?,
+        quantity: r.decimal(3)?.unwrap_or_default(),
+        expiry,
+    }))
+}
+
+/// Expired `activo` lots with stock.
+///
+/// Not one `WHERE fecha_caducidad < ? AND estado = 'activo'` query: either index leaves a primary
+/// key lookup for every lot in its range — every lot of the past, or every active one — only for
+/// the condition on the other column (measured 0.4-0.8 s at 2,000,000 lots on MariaDB). Instead
+/// both id lists are streamed from their indexes alone, intersected here, and only the lots in
+/// both are fetched by primary key (about 0.2 s).
+fn read_expired_lots(conn: &mut Conn, today: NaiveDate) -> Result<Vec<Lot>> {
+    let mut past = Vec::new();
     conn.query_each(
-        "reading expired lotes",
-        EXPIRED_LOTS_SQL,
+        "reading ids of past lotes",
+        PAST_LOT_IDS_SQL,
         &[Param::Date(today)],
         &mut |r| {
-            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?) {
-                lots.push(Lot {
-                    id,
-                    product_id,
-                    number: r.text(2)?,
-                    quantity: r.decimal(3)?.unwrap_or_default(),
-                    expiry,
-                });
-            }
+            past.extend(r.int(0)?);
             Ok(())
         },
     )?;
-    let expired_lots = lots.len() as u64;
+    past.sort_unstable();
+    let mut both = Vec::new();
+    if !past.is_empty() {
+        conn.query_each(
+            "reading ids of active lotes",
+            ACTIVE_LOT_IDS_SQL,
+            &[],
+            &mut |r| {
+                if let Some(id) = r.int(0)? {
+                    if past.binary_search(&id).is_ok() {
+                        both.push(id);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+    }
+    both.sort_unstable();
+    let mut lots = Vec::with_capacity(both.len());
+    for chunk in both.chunks(ID_CHUNK) {
+        let sql = format!("{EXPIRED_LOTS_SQL} ({})", db::placeholders(chunk.len()));
+        let mut params = vec![Param::Date(today)];
+        params.extend(chunk.iter().map(|&id| Param::Int(id)));
+        conn.query_each("reading expired lotes", &sql, &params, &mut |r| {
+            lots.extend(read_lot(r)?);
+            Ok(())
+        })?;
+    }
+    Ok(lots)
+}
 
-    // Products whose own date passed, then those with an expired lot not already read.
+/// Products on sale whose own date passed, and the open alerts of products.
+fn read_expired_products(
+    conn: &mut Conn,
+    today: NaiveDate,
+) -> Result<(Vec<Product>, Vec<ExistingAlert>)> {
     let mut products = Vec::new();
     conn.query_each(
         "reading expired productos",
@@ -240,6 +297,66 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
             Ok(())
         },
     )?;
+    let mut alerts = Vec::new();
+    conn.query_each("reading alertas", OPEN_PRODUCT_ALERTS_SQL, &[], &mut |r| {
+        let Some(product_id) = r.int(4)? else {
+            return Ok(());
+        };
+        alerts.push(ExistingAlert {
+            id: r.int(0)?.unwrap_or_default(),
+            colour: r.text(1)?.unwrap_or_default(),
+            message: r.text(2)?.unwrap_or_default(),
+            state: match r.text(3)?.as_deref() {
+                Some("ignorada") => State::Ignorada,
+                _ => State::Activa,
+            },
+            product_id: Some(product_id),
+            invoice_id: None,
+        });
+        Ok(())
+    })?;
+    Ok((products, alerts))
+}
+
+/// Reads the run's inputs.
+///
+/// On MySQL/MariaDB the two large reads — the expired lots, and the products past their date
+/// with the open alerts — run at the same time, the second on another pooled connection in a
+/// consistent snapshot opened right after the run's (under the run's lock, so no other run
+/// writes in between). The rows the run will change are read again under lock before writing
+/// ([`changed_meanwhile`]), so a sale committed between the two snapshots cannot be overwritten.
+/// The follow-up reads (products of expired lots not read yet, later lots) use the run's own
+/// transaction. SQLite reads everything in its one transaction.
+fn read_inputs(cfg: &DbConfig, conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
+    let (lots, (mut products, all_alerts)) = if matches!(cfg, DbConfig::Mysql(_)) {
+        let (lots, rest) = std::thread::scope(|s| {
+            let rest = s.spawn(|| -> Result<(Vec<Product>, Vec<ExistingAlert>)> {
+                let mut second = db::connect(cfg)?;
+                second.execute(
+                    "starting a snapshot",
+                    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                    &[],
+                )?;
+                let rest = read_expired_products(&mut second, today);
+                let _ = second.execute("ending the snapshot", "COMMIT", &[]);
+                rest
+            });
+            let lots = read_expired_lots(conn, today);
+            (lots, rest.join())
+        });
+        let rest =
+            rest.map_err(|_| Error::data("reading productos", "the reader thread panicked"))?;
+        (lots?, rest?)
+    } else {
+        (
+            read_expired_lots(conn, today)?,
+            read_expired_products(conn, today)?,
+        )
+    };
+    let expired_lots = lots.len() as u64;
+    let mut lots = lots;
+
+    // Products with an expired lot that the first read did not return (their own date is good).
     let known: HashSet<i64> = products.iter().map(|p| p.id).collect();
     let mut with_lots: Vec<i64> = lots
         .iter()
@@ -287,41 +404,18 @@ fn read_inputs(conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
         let mut params: Vec<Param> = chunk.iter().map(|&id| Param::Int(id)).collect();
         params.push(Param::Date(today));
         conn.query_each("reading later lotes", &sql, &params, &mut |r| {
-            if let (Some(id), Some(product_id), Some(expiry)) = (r.int(0)?, r.int(1)?, r.date(4)?) {
+            if let Some(lot) = read_lot(r)? {
                 later_lots += 1;
-                lots.push(Lot {
-                    id,
-                    product_id,
-                    number: r.text(2)?,
-                    quantity: r.decimal(3)?.unwrap_or_default(),
-                    expiry,
-                });
+                lots.push(lot);
             }
             Ok(())
         })?;
     }
 
-    let mut alerts = Vec::new();
-    conn.query_each("reading alertas", OPEN_PRODUCT_ALERTS_SQL, &[], &mut |r| {
-        let Some(product_id) = r.int(4)? else {
-            return Ok(());
-        };
-        if !on_sale.contains(&product_id) {
-            return Ok(());
-        }
-        alerts.push(ExistingAlert {
-            id: r.int(0)?.unwrap_or_default(),
-            colour: r.text(1)?.unwrap_or_default(),
-            message: r.text(2)?.unwrap_or_default(),
-            state: match r.text(3)?.as_deref() {
-                Some("ignorada") => State::Ignorada,
-                _ => State::Activa,
-            },
-            product_id: Some(product_id),
-            invoice_id: None,
-        });
-        Ok(())
-    })?;
+    let alerts = all_alerts
+        .into_iter()
+        .filter(|a| a.product_id.is_some_and(|id| on_sale.contains(&id)))
+        .collect();
     Ok(Inputs {
         products,
         lots,
@@ -403,24 +497,13 @@ fn apply(conn: &mut Conn, plan: &Plan, now: NaiveDateTime) -> Result<()> {
     if plan.is_empty() {
         return Ok(());
     }
-    let lot_rows: Vec<Vec<Param>> = plan
-        .lots
-        .iter()
-        .map(|l| {
-            vec![
-                Param::Int(l.lot_id),
-                Param::Text("vencido".into()),
-                Param::Decimal(Decimal::ZERO),
-                Param::DateTime(now),
-            ]
-        })
-        .collect();
-    conn.update_rows(
+    // Every expired lot gets the same values: one `UPDATE … WHERE id IN (…)` per thousand lots.
+    let lot_ids: Vec<i64> = plan.lots.iter().map(|l| l.lot_id).collect();
+    conn.execute_for_ids(
         "moving expired lotes to vencido",
-        "lotes",
-        "id",
-        &["estado", "cantidad", "modificado"],
-        &lot_rows,
+        "UPDATE `lotes` SET `estado` = 'vencido', `cantidad` = 0, `modificado` = ? WHERE `id` IN",
+        &[Param::DateTime(now)],
+        &lot_ids,
     )?;
 
     let (wasted, kept): (Vec<_>, Vec<_>) = plan.products.iter().partition(|c| c.goes_to_waste());

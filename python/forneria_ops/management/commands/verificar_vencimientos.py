@@ -69,7 +69,8 @@ class Command(OpsCommand):
                 f"candidate products, {report['later_lots_read']} later lots, "
                 f"{report['alerts_read']} open alerts; lock {t['lock_ms']:.1f} ms, "
                 f"read {t['read_ms']:.1f} ms, plan {t['plan_ms']:.1f} ms, "
-                f"write {t['write_ms']:.1f} ms, total {t['total_ms']:.1f} ms"
+                f"verify {t['verify_ms']:.1f} ms, write {t['write_ms']:.1f} ms, "
+                f"commit {t['commit_ms']:.1f} ms, total {t['total_ms']:.1f} ms"
                 + (f"; started over {report['retries']} time(s)" if report["retries"] else "")
             )
 
