@@ -784,6 +784,32 @@ mod tests {
     }
 
     #[test]
+    fn reasons_name_lots_without_a_number_by_id_and_cut_long_lists() {
+        assert_eq!(
+            lot_reason(None, 42, day("2025-12-01")),
+            "Vencimiento: lote sin número (id 42) venció el 01/12/2025"
+        );
+        let products = [product(1, Some(-20), "12.000", true)];
+        let lots: Vec<Lot> = (1..=12).map(|i| lot(i, 1, -20 + i, "1.000")).collect();
+        let plan = plan(today(), &products, &lots, &[]);
+        let reason = plan.products[0].reason.clone().unwrap();
+        assert!(reason.contains("L1-10 (id 10)"), "{reason}");
+        assert!(!reason.contains("(id 11)"), "{reason}");
+        assert!(reason.ends_with(" y 2 más"), "{reason}");
+        assert_eq!(plan.totals.history_rows, 12);
+    }
+
+    #[test]
+    fn a_product_with_more_recorded_stock_than_its_lots_never_goes_negative() {
+        // cantidad says 2.000 but the expired lot holds 5.000 (the app's drift): floor at 0.
+        let products = [product(1, Some(-1), "2.000", true)];
+        let lots = [lot(1, 1, -1, "5.000"), lot(2, 1, 3, "1.000")];
+        let plan = plan(today(), &products, &lots, &[]);
+        assert_eq!(plan.products[0].quantity_after, Decimal::ZERO);
+        assert_eq!(plan.products[0].wasted, dec("5"));
+    }
+
+    #[test]
     fn scan_lists_the_window_in_date_then_name_order() {
         let row = |pid: i64, name: &str, lot: Option<i64>, days: i64, qty: &str| ScanRow {
             product_id: pid,
