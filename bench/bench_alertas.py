@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from common import (
+    add_database,
     durable_mariadb,
     fmt_s,
     median,
@@ -225,9 +226,7 @@ def big(args: argparse.Namespace, server) -> None:
 
     name = "bench_alertas_big"
     server.create_database(name, exist_ok=True)
-    from django.conf import settings
-
-    settings.DATABASES["big"] = server.django_settings(name)
+    add_database("big", server.django_settings(name))
     print(f"\n-- {args.big:,} products: seeding (untimed) ...", flush=True)
     create_schema("big")
     seconds, counts = timed(
@@ -258,9 +257,23 @@ def big(args: argparse.Namespace, server) -> None:
                 fmt_s(median([r["seconds"] for r in runs])),
                 f"{max(r['peak_mb'] for r in runs):.0f} MiB",
                 f"{median([r['baseline_mb'] for r in runs]):.0f} MiB",
+                "/".join(
+                    f"{median([r['engine_ms'][k] for r in runs]) / 1000:.2f}"
+                    for k in ("read_ms", "plan_ms", "write_ms")
+                ),
             ]
         )
-    print_table(["run", "changes", "wall (median of 3)", "peak RSS (max)", "before the call"], rows)
+    print_table(
+        [
+            "run",
+            "changes",
+            "wall (median of 3)",
+            "peak RSS (max)",
+            "before the call",
+            "read/plan/write s",
+        ],
+        rows,
+    )
 
 
 def main(argv: list[str]) -> None:

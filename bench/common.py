@@ -115,6 +115,14 @@ def setup_django(databases: dict[str, dict] | None = None) -> None:
     call_command("migrate", verbosity=0, database="default")
 
 
+def add_database(alias: str, settings_dict: dict) -> None:
+    """Add a DATABASES alias after ``django.setup()`` (with Django's defaults filled in)."""
+    from django.db import connections
+
+    both = {"default": connections.settings["default"], alias: dict(settings_dict)}
+    connections.settings[alias] = connections.configure_settings(both)[alias]
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]

@@ -18,10 +18,22 @@ VAR = DEMO / "var"
 PRODUCTS = 120
 
 
-def manage(*args: str, check: bool = True) -> int:
-    """Run one ``manage.py`` command in the demo shop, echoing it like a shell would."""
+def manage(*args: str, check: bool = True, head: int | None = None) -> int:
+    """Run one ``manage.py`` command in the demo shop, echoing it like a shell would.
+
+    ``head`` shows only the first lines of a long output (and says how many were left out).
+    """
     print(f"\n$ python manage.py {' '.join(args)}", flush=True)
-    done = subprocess.run([sys.executable, str(DEMO / "manage.py"), *args], cwd=DEMO, check=False)
+    argv = [sys.executable, str(DEMO / "manage.py"), *args]
+    if head is None:
+        done = subprocess.run(argv, cwd=DEMO, check=False)
+    else:
+        done = subprocess.run(argv, cwd=DEMO, check=False, capture_output=True, text=True)
+        lines = done.stdout.splitlines()
+        print("\n".join(lines[:head]))
+        if len(lines) > head:
+            print(f"  ... ({len(lines) - head} more lines)")
+        sys.stderr.write(done.stderr)
     if check and done.returncode != 0:
         sys.exit(f"demo: `manage.py {' '.join(args)}` failed with exit code {done.returncode}")
     return done.returncode
@@ -48,7 +60,7 @@ def setup(today: dt.date) -> None:
 
 def alerts(today: dt.date) -> None:
     title("generar_alertas: expiry by lot, low stock and invoices due, in one transaction")
-    manage("generar_alertas", "--dry-run", "--verbosity", "1")
+    manage("generar_alertas", "--dry-run", head=12)
     manage("generar_alertas")
     manage("mostrar_alertas", "--limit", "15")
     title("Run again the same day: nothing left to change (no duplicates)")

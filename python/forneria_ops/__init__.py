@@ -69,17 +69,19 @@ def generar_alertas(
     """
     from forneria_ops import conf, services
 
-    try:
-        with services.recorded("generar_alertas", using) as run:
+    with services.recorded("generar_alertas", using) as run:
+        try:
             report = services.run_generar_alertas(
                 using=using, fecha=fecha, wait=conf.get("API_LOCK_WAIT") if wait is None else wait
             )
-            # Page loads that find nothing to do are not worth a write each.
-            run["skip"] = not (report["counts"]["total"] or report["resolved"])
-            run["summary"] = services.alert_summary(report)
-    except LockBusyError as exc:
-        logger.info("generar_alertas skipped: %s", exc)
-        return dict.fromkeys(ALERT_COUNT_KEYS, 0)
+        except LockBusyError as exc:
+            # Not a failure: the run holding the lock is doing this work right now.
+            run["skip"] = True
+            logger.info("generar_alertas skipped: %s", exc)
+            return dict.fromkeys(ALERT_COUNT_KEYS, 0)
+        # Page loads that find nothing to do are not worth a write each.
+        run["skip"] = not (report["counts"]["total"] or report["resolved"])
+        run["summary"] = services.alert_summary(report)
     return {key: report["counts"][key] for key in ALERT_COUNT_KEYS}
 
 

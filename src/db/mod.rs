@@ -222,6 +222,15 @@ impl Conn {
 /// How many ids go into one `IN (…)` list.
 const ID_CHUNK: usize = 1000;
 
+/// `` `a`, `b` `` for a column list.
+pub fn quoted_columns(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `?, ?, ?` for `n` parameters.
 pub fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 3);

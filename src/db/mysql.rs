@@ -180,11 +180,7 @@ impl MysqlConn {
             return Ok(0);
         }
         let per_stmt = ROWS_PER_INSERT.min(MAX_PLACEHOLDERS / columns.len().max(1));
-        let cols = columns
-            .iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = super::quoted_columns(columns);
         let one = format!("({})", super::placeholders(columns.len()));
         let mut total = 0;
         for chunk in rows.chunks(per_stmt) {

@@ -131,11 +131,7 @@ impl SqliteConn {
         if rows.is_empty() {
             return Ok(0);
         }
-        let cols = columns
-            .iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = super::quoted_columns(columns);
         let sql = format!(
             "INSERT INTO `{table}` ({cols}) VALUES ({})",
             super::placeholders(columns.len())

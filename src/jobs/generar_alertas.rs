@@ -83,44 +83,34 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Report> {
     let mut conn = db::connect(cfg)?;
     let mut timings = Timings::default();
 
-    let (plan, read) = if opts.dry_run {
-        let mut tx = conn.transaction()?;
-        let t = Instant::now();
-        let read = read_inputs(cfg, &mut tx, opts)?;
-        timings.read_ms = ms(t.elapsed());
-        let t = Instant::now();
-        let plan = alertas::plan(
-            opts.today,
-            &opts.thresholds,
-            &read.products,
-            &read.invoices,
-            &read.existing,
-        );
-        timings.plan_ms = ms(t.elapsed());
-        tx.rollback()?;
-        (plan, read)
+    // A dry run reads in a plain transaction (a consistent view, no lock) and rolls back.
+    let t = Instant::now();
+    let mut tx = if opts.dry_run {
+        conn.transaction()?
     } else {
-        let t = Instant::now();
-        let mut tx = conn.locked_transaction(JOB, opts.wait)?;
-        timings.lock_ms = ms(t.elapsed());
-        let t = Instant::now();
-        let read = read_inputs(cfg, &mut tx, opts)?;
-        timings.read_ms = ms(t.elapsed());
-        let t = Instant::now();
-        let plan = alertas::plan(
-            opts.today,
-            &opts.thresholds,
-            &read.products,
-            &read.invoices,
-            &read.existing,
-        );
-        timings.plan_ms = ms(t.elapsed());
-        let t = Instant::now();
+        conn.locked_transaction(JOB, opts.wait)?
+    };
+    timings.lock_ms = ms(t.elapsed());
+    let t = Instant::now();
+    let read = read_inputs(cfg, &mut tx, opts)?;
+    timings.read_ms = ms(t.elapsed());
+    let t = Instant::now();
+    let plan = alertas::plan(
+        opts.today,
+        &opts.thresholds,
+        &read.products,
+        &read.invoices,
+        &read.existing,
+    );
+    timings.plan_ms = ms(t.elapsed());
+    let t = Instant::now();
+    if opts.dry_run {
+        tx.rollback()?;
+    } else {
         apply(&mut tx, &plan, opts.now)?;
         tx.commit()?;
-        timings.write_ms = ms(t.elapsed());
-        (plan, read)
-    };
+    }
+    timings.write_ms = ms(t.elapsed());
     timings.total_ms = ms(started.elapsed());
     log::info!(
         "generar_alertas on {}: {} created, {} updated, {} resolved, {} unchanged{} in {:.0} ms",
