@@ -72,7 +72,7 @@ def alerts(today: dt.date) -> None:
 
 def expiry(today: dt.date) -> None:
     title("verificar_vencimientos: expired lots and products moved to waste, exactly")
-    manage("verificar_vencimientos", "--dry-run")
+    manage("verificar_vencimientos", "--dry-run", head=14)
     manage("verificar_vencimientos")
     title("Again the same day (validar_vencimientos is the app's other name): nothing to move")
     manage("validar_vencimientos")
