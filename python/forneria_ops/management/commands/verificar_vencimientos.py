@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
-
 from forneria_ops import services
-from forneria_ops.management.base import OpsCommand
+from forneria_ops.management.base import JobCommand
 
 _OUTCOME = {
     "lots_expired": "keeps stock",
@@ -19,7 +17,7 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-class Command(OpsCommand):
+class Command(JobCommand):
     help = (
         "Move expired stock to waste: every active lot with stock whose date is before today "
         "goes to 'vencido' with one historial_merma row and one 'salida' movement (origen "
@@ -29,35 +27,15 @@ class Command(OpsCommand):
         "same day changes nothing. Verbosity 2 lists every lot, product and alert."
     )
 
-    def add_arguments(self, parser):
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Print what would change and change nothing.",
-        )
-        parser.add_argument(
-            "--wait",
-            type=float,
-            metavar="SECONDS",
-            default=None,
-            help="Seconds to wait for another run holding the lock before failing "
-            "(default: FORNERIA_OPS['COMMAND_LOCK_WAIT'], 60).",
-        )
+    job = "verificar_vencimientos"
 
-    def run(self, *, database, fecha, dry_run, wait, verbosity, json, **options):
-        if wait is not None and wait < 0:
-            raise CommandError("--wait must be >= 0 seconds")
-        detail = json or dry_run or verbosity >= 2
-        with services.recorded("verificar_vencimientos", database) as run:
-            run["skip"] = dry_run
-            report = services.run_verificar_vencimientos(
-                using=database, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
-            )
-            run["summary"] = services.vencimientos_summary(report)
-        if json:
-            self.write_json(report)
-            return
+    def run_job(self, **kwargs):
+        return services.run_verificar_vencimientos(**kwargs)
+
+    def summary(self, report):
+        return services.vencimientos_summary(report)
+
+    def show(self, report, *, database, verbosity, detail):
         if verbosity >= 1:
             self.print_summary(report, database)
         if detail:
