@@ -222,6 +222,21 @@ impl Conn {
 /// How many ids go into one `IN (…)` list.
 const ID_CHUNK: usize = 1000;
 
+/// Runs `read` on another pooled connection, in a read-only consistent snapshot of its own
+/// (MySQL/MariaDB): a second reader the server can serve on another core while the run's own
+/// connection reads the rest.
+pub fn read_in_snapshot<T>(cfg: &DbConfig, read: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+    let mut second = connect(cfg)?;
+    second.execute(
+        "starting a snapshot",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        &[],
+    )?;
+    let out = read(&mut second);
+    let _ = second.execute("ending the snapshot", "COMMIT", &[]);
+    out
+}
+
 /// `` `a`, `b` `` for a column list.
 pub fn quoted_columns(columns: &[&str]) -> String {
     columns

@@ -222,17 +222,7 @@ fn read_earliest_lots(conn: &mut Conn) -> Result<HashMap<i64, NaiveDate>> {
 fn read_inputs(cfg: &DbConfig, conn: &mut Conn, opts: &Options) -> Result<Inputs> {
     if matches!(cfg, DbConfig::Mysql(_)) {
         let (lots, rest) = std::thread::scope(|s| {
-            let lots = s.spawn(|| -> Result<HashMap<i64, NaiveDate>> {
-                let mut second = db::connect(cfg)?;
-                second.execute(
-                    "starting a snapshot",
-                    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-                    &[],
-                )?;
-                let lots = read_earliest_lots(&mut second);
-                let _ = second.execute("ending the snapshot", "COMMIT", &[]);
-                lots
-            });
+            let lots = s.spawn(|| db::read_in_snapshot(cfg, read_earliest_lots));
             let rest = read_rest(conn, opts);
             (lots.join(), rest)
         });

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::config::DbConfig;
 use crate::db::{self, Conn, Param};
 use crate::error::{Error, Result};
-use crate::jobs::verificar_vencimientos::{active_lot_ids, in_snapshot, LOTS_BY_ID_SQL};
+use crate::jobs::verificar_vencimientos::{active_lot_ids, LOTS_BY_ID_SQL};
 use crate::vencimientos::{self, Scan, ScanRow};
 
 /// The widest window accepted, in days (the app's views use 7, 14 and 30).
@@ -88,7 +88,7 @@ pub fn run(cfg: &DbConfig, opts: &Options) -> Result<Scan> {
     let mut conn = db::connect(cfg)?;
     let rows = if matches!(cfg, DbConfig::Mysql(_)) {
         let (lots, products) = std::thread::scope(|s| {
-            let products = s.spawn(|| in_snapshot(cfg, |c| read_products(c, &window)));
+            let products = s.spawn(|| db::read_in_snapshot(cfg, |c| read_products(c, &window)));
             let lots = conn
                 .transaction()
                 .and_then(|mut tx| read_lots(&mut tx, &window));

@@ -320,23 +320,6 @@ fn read_expired_products(
     Ok((products, alerts))
 }
 
-/// Runs `read` on another pooled connection, in a read-only consistent snapshot of its own
-/// (MySQL/MariaDB): a second reader the server can serve on another core.
-pub(crate) fn in_snapshot<T>(
-    cfg: &DbConfig,
-    read: impl FnOnce(&mut Conn) -> Result<T>,
-) -> Result<T> {
-    let mut second = db::connect(cfg)?;
-    second.execute(
-        "starting a snapshot",
-        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-        &[],
-    )?;
-    let out = read(&mut second);
-    let _ = second.execute("ending the snapshot", "COMMIT", &[]);
-    out
-}
-
 /// Reads the run's inputs.
 ///
 /// On MySQL/MariaDB the two large reads — the expired lots, and the products past their date
@@ -349,7 +332,7 @@ pub(crate) fn in_snapshot<T>(
 fn read_inputs(cfg: &DbConfig, conn: &mut Conn, today: NaiveDate) -> Result<Inputs> {
     let (lots, (mut products, all_alerts)) = if matches!(cfg, DbConfig::Mysql(_)) {
         let (lots, rest) = std::thread::scope(|s| {
-            let rest = s.spawn(|| in_snapshot(cfg, |c| read_expired_products(c, today)));
+            let rest = s.spawn(|| db::read_in_snapshot(cfg, |c| read_expired_products(c, today)));
             let lots = read_expired_lots(conn, today);
             (lots, rest.join())
         });

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
-
 from forneria_ops import services
-from forneria_ops.management.base import OpsCommand
+from forneria_ops.management.base import JobCommand
 
 _KIND = {"expiry": "vencimiento", "low_stock": "stock_bajo", "invoice": "factura"}
 _OBJECT = {"expiry": "producto", "low_stock": "producto", "invoice": "factura"}
 
 
-class Command(OpsCommand):
+class Command(JobCommand):
     help = (
         "Generate the shop's alerts (expiry by lot, low stock, supplier invoices due), update "
         "the ones whose text changed and resolve the ones whose condition ended. One transaction; "
@@ -19,35 +17,15 @@ class Command(OpsCommand):
         "without an expiry date."
     )
 
-    def add_arguments(self, parser):
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Print what would change and change nothing.",
-        )
-        parser.add_argument(
-            "--wait",
-            type=float,
-            metavar="SECONDS",
-            default=None,
-            help="Seconds to wait for another run holding the lock before failing "
-            "(default: FORNERIA_OPS['COMMAND_LOCK_WAIT'], 60).",
-        )
+    job = "generar_alertas"
 
-    def run(self, *, database, fecha, dry_run, wait, verbosity, json, **options):
-        if wait is not None and wait < 0:
-            raise CommandError("--wait must be >= 0 seconds")
-        detail = json or dry_run or verbosity >= 2
-        with services.recorded("generar_alertas", database) as run:
-            run["skip"] = dry_run
-            report = services.run_generar_alertas(
-                using=database, fecha=fecha, dry_run=dry_run, wait=wait, detail=detail
-            )
-            run["summary"] = services.alert_summary(report)
-        if json:
-            self.write_json(report)
-            return
+    def run_job(self, **kwargs):
+        return services.run_generar_alertas(**kwargs)
+
+    def summary(self, report):
+        return services.alert_summary(report)
+
+    def show(self, report, *, database, verbosity, detail):
         if verbosity >= 1:
             self.print_summary(report, database)
         if detail:
