@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from forneria_ops.models import EjecucionTarea
+from forneria_ops.models import EjecucionTarea, HistorialBackup
 
 
 @admin.register(EjecucionTarea)
@@ -16,3 +16,19 @@ class EjecucionTareaAdmin(admin.ModelAdmin):
     )
     list_filter = ("tarea", "base_datos")
     readonly_fields = [f.name for f in EjecucionTarea._meta.fields]
+
+
+@admin.register(HistorialBackup)
+class HistorialBackupAdmin(admin.ModelAdmin):
+    list_display = (
+        "inicio",
+        "base_datos",
+        "tipo",
+        "estado",
+        "verificado",
+        "duracion_s",
+        "bytes_comprimidos",
+        "archivo",
+    )
+    list_filter = ("base_datos", "tipo", "estado")
+    readonly_fields = [f.name for f in HistorialBackup._meta.fields]

@@ -6,6 +6,7 @@ shows up in ``manage.py check`` instead of at 6 a.m. in a cron log.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,45 @@ DEFAULTS: dict[str, Any] = {
     # Seconds the Python API (called from views on page loads) waits; 0 = never queue behind a
     # running job, return at once (the running job brings the data up to date).
     "API_LOCK_WAIT": 0,
+    # --- Backups (backup_database, restore_database, listar_backups) ---
+    # Where backups and their manifests go; None = BASE_DIR / "backups".
+    "BACKUP_DIR": None,
+    # Weekday of the full backup for --type auto (0 = Monday, the manuals' "Lunes 3AM").
+    "BACKUP_FULL_WEEKDAY": 0,
+    # Retention policy: newest backup of each of the last N days / ISO weeks / months is kept.
+    "BACKUP_KEEP_DAILY": 7,
+    "BACKUP_KEEP_WEEKLY": 4,
+    "BACKUP_KEEP_MONTHLY": 12,
+    # Columns that say when a row was created or last changed (differential backups).
+    "BACKUP_AUDIT_COLUMNS": (
+        "modificado",
+        "creado",
+        "fecha_actualizacion",
+        "fecha_creacion",
+        "updated_at",
+        "created_at",
+    ),
+    # Reader/compressor threads (None = number of CPUs) and gzip level.
+    "BACKUP_THREADS": None,
+    "BACKUP_COMPRESS_LEVEL": 6,
+    # Seconds to wait for the brief global read lock that starts all snapshots together; when it
+    # runs out the dump falls back to one connection (still consistent, slower).
+    "BACKUP_LOCK_WAIT": 5,
+    # Who gets --notify mails; empty = settings.ADMINS.
+    "NOTIFY_EMAILS": (),
+    # --- Logs (mantener_logs) ---
+    # Directories whose *.log files are rotated; empty = the directories of the file handlers
+    # in settings.LOGGING.
+    "LOG_DIRS": (),
+    "LOG_COMPRESS_AFTER_DAYS": 7,
+    "LOG_DELETE_AFTER_DAYS": 90,
+    # --- Health (health_check, /health/) ---
+    "HEALTH_DB_MAX_MS": 1000,
+    "HEALTH_DISK_MIN_FREE_PERCENT": 10,
+    "HEALTH_MEMORY_MAX_PERCENT": 90,
+    "HEALTH_LOAD_MAX_PER_CPU": 2.0,
+    "HEALTH_BACKUP_MAX_AGE_HOURS": 26,
+    "HEALTH_ALERTS_MAX_AGE_HOURS": 26,
 }
 
 _INT_KEYS = (
@@ -33,8 +73,34 @@ _INT_KEYS = (
     "INVOICE_RED_DAYS",
     "INVOICE_YELLOW_DAYS",
     "DEFAULT_MIN_STOCK",
+    "BACKUP_KEEP_DAILY",
+    "BACKUP_KEEP_WEEKLY",
+    "BACKUP_KEEP_MONTHLY",
+    "LOG_COMPRESS_AFTER_DAYS",
+    "LOG_DELETE_AFTER_DAYS",
+    "HEALTH_DB_MAX_MS",
+    "HEALTH_DISK_MIN_FREE_PERCENT",
+    "HEALTH_MEMORY_MAX_PERCENT",
+    "HEALTH_BACKUP_MAX_AGE_HOURS",
+    "HEALTH_ALERTS_MAX_AGE_HOURS",
 )
-_SECONDS_KEYS = ("COMMAND_LOCK_WAIT", "API_LOCK_WAIT")
+_SECONDS_KEYS = ("COMMAND_LOCK_WAIT", "API_LOCK_WAIT", "BACKUP_LOCK_WAIT")
+
+
+def backup_dir() -> Path:
+    """The directory backups are written to and listed from."""
+    configured = get("BACKUP_DIR")
+    if configured:
+        return Path(configured)
+    return Path(getattr(settings, "BASE_DIR", ".")) / "backups"
+
+
+def notify_recipients() -> list[str]:
+    """Addresses for --notify mails: NOTIFY_EMAILS, else the addresses in settings.ADMINS."""
+    explicit = list(get("NOTIFY_EMAILS"))
+    if explicit:
+        return explicit
+    return [a[1] if isinstance(a, (list, tuple)) else a for a in getattr(settings, "ADMINS", [])]
 
 
 def user_settings() -> dict[str, Any]:
@@ -87,6 +153,17 @@ def problems() -> list[tuple[str, str]]:
             found.append(
                 ("INVOICE_YELLOW_DAYS is below INVOICE_RED_DAYS", "Yellow must follow red.")
             )
+    weekday = user.get("BACKUP_FULL_WEEKDAY", DEFAULTS["BACKUP_FULL_WEEKDAY"])
+    if isinstance(weekday, bool) or weekday not in range(7):
+        found.append(
+            ("FORNERIA_OPS['BACKUP_FULL_WEEKDAY'] must be 0..6", f"0 = Monday; got {weekday!r}")
+        )
+    level = user.get("BACKUP_COMPRESS_LEVEL", DEFAULTS["BACKUP_COMPRESS_LEVEL"])
+    if isinstance(level, bool) or level not in range(10):
+        found.append(("FORNERIA_OPS['BACKUP_COMPRESS_LEVEL'] must be 0..9", f"got {level!r}"))
+    threads = user.get("BACKUP_THREADS", DEFAULTS["BACKUP_THREADS"])
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        found.append(("FORNERIA_OPS['BACKUP_THREADS'] must be None or >= 1", f"got {threads!r}"))
     states = user.get("INVOICE_STATES", DEFAULTS["INVOICE_STATES"])
     if isinstance(states, str) or not all(isinstance(s, str) for s in states) or not states:
         found.append(

@@ -5,6 +5,8 @@
 //! one exception class per [`crate::ErrorKind`], all under `ForneriaOpsError` ([`errors`]).
 
 mod alertas;
+#[allow(dead_code)] // the backup and compress bindings use it
+mod cancel;
 mod convert;
 mod errors;
 mod vencimientos;
