@@ -5,7 +5,7 @@
 //! one exception class per [`crate::ErrorKind`], all under `ForneriaOpsError` ([`errors`]).
 
 mod alertas;
-#[allow(dead_code)] // the backup and compress bindings use it
+mod backup;
 mod cancel;
 mod convert;
 mod errors;
@@ -48,5 +48,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(alertas::generar_alertas, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::verificar_vencimientos, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::scan_vencimientos, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::check_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::read_manifest, m)?)?;
     Ok(())
 }
