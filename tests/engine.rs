@@ -498,3 +498,32 @@ fn pooled_mysql_connections_come_back_clean() {
         None
     );
 }
+
+/// Regression: `MysqlConn::discard` used to take the connection out of the pool without
+/// uncounting it, so after `POOL_MAX` (16) discards in one process — one per backup reader —
+/// every later `connect` waited forever. Discarding many more times than that must go on working.
+#[test]
+fn discarded_connections_free_their_pool_slot() {
+    let Some(settings) = mysql_settings("mysql") else {
+        return;
+    };
+    let cfg = DbConfig::from_django(&settings).unwrap();
+    let DbConfig::Mysql(m) = &cfg else {
+        panic!("expected a MySQL config")
+    };
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let m = m.clone();
+    std::thread::spawn(move || {
+        for _ in 0..40 {
+            db::MysqlConn::connect(&m).unwrap().discard();
+        }
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("connect blocked after discarding connections: pool slots leaked");
+    // And the pool still hands out working connections.
+    let mut conn = db::connect(&cfg).unwrap();
+    conn.execute("a query after the discards", "SELECT 1", &[])
+        .unwrap();
+}

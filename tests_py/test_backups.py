@@ -151,11 +151,14 @@ def test_mariadb_backup_restores_through_the_stock_client(seeded, mariadb_server
     target = "forneria_stock_" + os.urandom(3).hex()
     mariadb_server.create_database(target)
     try:
-        with gzip.open(m["file"], "rb") as sql:
-            loaded = subprocess.run(
-                mariadb_server.client_cmd(target), stdin=sql, capture_output=True, timeout=300
-            )
-        assert loaded.returncode == 0, loaded.stderr.decode()
+        # The stock pipeline: gunzip < file | mariadb target
+        gunzip = subprocess.Popen(["gzip", "-dc", m["file"]], stdout=subprocess.PIPE)
+        loaded = subprocess.run(
+            mariadb_server.client_cmd(target), stdin=gunzip.stdout, capture_output=True, timeout=300
+        )
+        gunzip.stdout.close()
+        assert gunzip.wait() == 0
+        assert loaded.returncode == 0, loaded.stderr.decode("utf-8", "replace")
         assert mariadb_checksums(mariadb_server, target) == source_state("mysql", mariadb_server)
     finally:
         mariadb_server.drop_database(target)

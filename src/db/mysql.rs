@@ -132,8 +132,18 @@ impl MysqlConn {
 
     /// Closes this connection instead of returning it to the pool (after a failure that may have
     /// left it in an unknown state, or when a job holds long-lived session state).
-    pub fn discard(self) {
-        drop(self.conn.unwrap());
+    ///
+    /// The pool only forgets a connection whose reset fails when it comes back (taking the
+    /// connection out with `PooledConn::unwrap` would leave its slot counted forever, and after
+    /// `POOL_MAX` discards every `connect` would wait for good). So the session is ended on the
+    /// server first and the dead connection handed back, which the pool then drops and uncounts.
+    pub fn discard(mut self) {
+        let id = self.conn.as_mut().connection_id();
+        let _ = self
+            .conn
+            .as_mut()
+            .query_drop(format!("KILL CONNECTION {id}"));
+        drop(self.conn);
     }
 
     pub fn query_each(
