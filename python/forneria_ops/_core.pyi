@@ -1,5 +1,6 @@
 """Typed stub of the native engine module (``src/py/``), checked against it by mypy's stubtest."""
 
+from os import PathLike
 from typing import Any
 
 __all__ = [
@@ -17,11 +18,14 @@ __all__ = [
     "SchemaError",
     "UnknownDatabaseError",
     "__version__",
+    "compress",
+    "decompress",
     "generar_alertas",
     "reset_logging_cache",
     "scan_vencimientos",
     "sqlite_version",
     "verificar_vencimientos",
+    "verify",
 ]
 
 __version__: str
@@ -69,3 +73,24 @@ def scan_vencimientos(
     days: int = 7,
     include_expired: bool = False,
 ) -> dict[str, Any]: ...
+def compress(
+    path: str | PathLike[str],
+    output: str | PathLike[str] | None = None,
+    *,
+    level: int = 6,
+    threads: int | None = None,
+    block_size: int | None = None,
+    overwrite: bool = False,
+    keep: bool = True,
+    mode: int | None = None,
+) -> dict[str, Any]: ...
+def decompress(
+    path: str | PathLike[str],
+    output: str | PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    keep: bool = True,
+    expected_sha256: str | None = None,
+    mode: int | None = None,
+) -> dict[str, Any]: ...
+def verify(path: str | PathLike[str], *, expected_sha256: str | None = None) -> dict[str, Any]: ...

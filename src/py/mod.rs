@@ -5,8 +5,8 @@
 //! one exception class per [`crate::ErrorKind`], all under `ForneriaOpsError` ([`errors`]).
 
 mod alertas;
-#[allow(dead_code)] // the backup and compress bindings use it
 mod cancel;
+mod compress;
 mod convert;
 mod errors;
 mod vencimientos;
@@ -48,5 +48,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(alertas::generar_alertas, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::verificar_vencimientos, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::scan_vencimientos, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::compress, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::decompress, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::verify, m)?)?;
     Ok(())
 }
