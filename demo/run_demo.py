@@ -89,11 +89,43 @@ def expiry(today: dt.date) -> None:
     )
 
 
+def backups(today: dt.date) -> None:
+    title("backup_database: online SQLite backup, gzip, SHA-256 and a manifest, whole or nothing")
+    manage("backup_database", "--type", "auto", "--dry-run")
+    manage("backup_database", "--verify")
+    title("listar_backups: the catalogue, read from the manifests on disk (--check re-hashes)")
+    manage("listar_backups", "--check")
+    title("restore_database: SHA-256 checked first, then the backup API copies it back")
+    restored = VAR / "restored.sqlite3"
+    manage("restore_database", str(only_backup()), "--target-database", str(restored), "--yes")
+    title("A damaged backup is refused before anything is touched (exit status 1)")
+    damaged = VAR / "backups" / "damaged.sqlite3.gz"
+    manifest = only_backup().with_name(only_backup().name.split(".")[0] + ".json")
+    shutil.copy(only_backup(), damaged)
+    with damaged.open("r+b") as fh:
+        fh.seek(damaged.stat().st_size // 2)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    bad_manifest = damaged.with_name("damaged.json")
+    text = manifest.read_text().replace(only_backup().name, damaged.name)
+    bad_manifest.write_text(text)
+    code = manage("restore_database", str(damaged), "--yes", check=False)
+    print(f"(exit status {code})")
+    damaged.unlink()
+    bad_manifest.unlink()
+
+
+def only_backup() -> Path:
+    return sorted((VAR / "backups").glob("*.sqlite3.gz"))[-1]
+
+
 def main() -> None:
     today = dt.date.today()
     setup(today)
     alerts(today)
     expiry(today)
+    backups(today)
     print("\ndemo: done. The shop's database is demo/var/forneria.sqlite3.")
 
 

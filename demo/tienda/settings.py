@@ -42,6 +42,7 @@ FORNERIA_OPS = {
     "EXPIRY_RED_DAYS": 13,
     "EXPIRY_YELLOW_DAYS": 29,
     "DEFAULT_MIN_STOCK": 5,
+    "BACKUP_DIR": VAR_DIR / "backups",
 }
 
 LOGGING = {

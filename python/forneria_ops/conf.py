@@ -162,7 +162,9 @@ def problems() -> list[tuple[str, str]]:
     if isinstance(level, bool) or level not in range(10):
         found.append(("FORNERIA_OPS['BACKUP_COMPRESS_LEVEL'] must be 0..9", f"got {level!r}"))
     threads = user.get("BACKUP_THREADS", DEFAULTS["BACKUP_THREADS"])
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
         found.append(("FORNERIA_OPS['BACKUP_THREADS'] must be None or >= 1", f"got {threads!r}"))
     states = user.get("INVOICE_STATES", DEFAULTS["INVOICE_STATES"])
     if isinstance(states, str) or not all(isinstance(s, str) for s in states) or not states:

@@ -83,7 +83,10 @@ class HistorialBackup(models.Model):
         verbose_name = "backup"
         verbose_name_plural = "historial de backups"
         ordering = ["-inicio"]
-        indexes = [models.Index(fields=["base_datos", "estado", "-inicio"], name="forneria_ops_bk_ultimo")]
+        indexes = [
+            models.Index(fields=["base_datos", "estado", "-inicio"], name="forneria_ops_bk_ultimo")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_tipo_display()} {self.nombre_bd or self.base_datos} {self.inicio:%Y-%m-%d %H:%M}"
+        name = self.nombre_bd or self.base_datos
+        return f"{self.get_tipo_display()} {name} {self.inicio:%Y-%m-%d %H:%M}"

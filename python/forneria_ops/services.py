@@ -206,3 +206,24 @@ def _save_run(job, using, started, t0, *, summary=None, error=None) -> None:
             job,
             exc,
         )
+
+
+def send_notification(subject: str, body: str) -> tuple[bool, str | None]:
+    """Mail ``--notify`` results through Django's mail settings.
+
+    Returns ``(sent, problem)``. A mail that cannot be sent never changes a job's outcome: the
+    job's own exit status is what cron acts on, and the problem is printed and logged.
+    """
+    from django.core.mail import send_mail
+
+    recipients = conf.notify_recipients()
+    if not recipients:
+        problem = "no recipients: set FORNERIA_OPS['NOTIFY_EMAILS'] or ADMINS"
+        logger.warning("not mailing %r: %s", subject, problem)
+        return False, problem
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception as exc:  # SMTP errors, refused connections, bad settings
+        logger.error("could not mail %r to %s: %s", subject, ", ".join(recipients), exc)
+        return False, f"mail not sent: {exc}"
+    return True, None
