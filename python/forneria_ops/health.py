@@ -346,8 +346,7 @@ def notify_transition(report: dict[str, Any], using: str = "default") -> str | N
     ``"recovery"`` (was failing, now healthy); a change in *which* components fail while still
     failing also mails, as a failure. Returns what was sent, or None. The state is the
     ``failing`` list kept in ``EjecucionTarea.resumen`` of the ``health_check`` task."""
-    from django.core.mail import send_mail
-
+    from forneria_ops import services
     from forneria_ops.models import EjecucionTarea
 
     try:
@@ -363,14 +362,13 @@ def notify_transition(report: dict[str, Any], using: str = "default") -> str | N
         kind = "recovery"
     if kind is None:
         return None
-    recipients = conf.notify_recipients()
-    if not recipients:
-        return None
     if kind == "failure":
         subject = f"[forneria-ops] health check FAILING: {', '.join(now_failing)}"
     else:
         subject = "[forneria-ops] health check recovered: all components ok"
-    send_mail(subject, format_text(report), None, recipients)
+    sent, _problem = services.send_notification(subject, format_text(report))
+    if not sent:
+        return None
     return kind
 
 

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.mail import send_mail
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.db import connections
 
-from forneria_ops import conf, services
+from forneria_ops import services
 from forneria_ops.management.base import OpsCommand
 
 #: (step, command, fixed options, needs the database lock), in the manuals' order: the backup
@@ -92,14 +91,17 @@ def step_line(step: str, report: Any) -> str:
                 f"created {report['created']}, updated {report['updated']}, "
                 f"resolved {report['resolved']}, total {report['counts']['total']}"
             )
+        if step == "backup" and "manifest" in report:
+            m = report["manifest"]
+            line = f"{m['kind']} backup {m['file']}, {m['bytes_compressed']} bytes"
+            if report.get("retention"):
+                line += f", retention deleted {len(report['retention']['deleted'])}"
+            return line
+        if step == "backup" and "reason" in report:  # the dry-run plan
+            return f"would take a {report['kind']} backup ({report['reason']})"
     except (KeyError, TypeError):
         pass
-    bits = [
-        f"{k} {report[k]}"
-        for k in ("type", "tipo", "file", "archivo", "path", "bytes", "compressed_bytes", "deleted")
-        if k in report and not isinstance(report[k], (dict, list))
-    ]
-    return ", ".join(bits)
+    return ""
 
 
 class Command(OpsCommand):
@@ -252,16 +254,11 @@ class Command(OpsCommand):
         return "\n".join(lines)
 
     def mail(self, report, text) -> bool:
-        recipients = conf.notify_recipients()
-        if not recipients:
-            return False
         state = "OK" if report["status"] == "ok" else "FAILED: " + ", ".join(report["failed"])
         subject = (
             f"[forneria-ops] mantenimiento diario {report['fecha']} ({report['database']}): {state}"
         )
-        try:
-            send_mail(subject, text, None, recipients)
-        except Exception as exc:  # a mail server problem must not hide the plan's result
-            self.stderr.write(f"could not send the summary mail: {exc}")
-            return False
-        return True
+        sent, problem = services.send_notification(subject, text)
+        if problem:
+            self.stderr.write(f"--notify: {problem}")
+        return sent
