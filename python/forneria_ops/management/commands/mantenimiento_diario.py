@@ -27,6 +27,9 @@ STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("alertas", "generar_alertas", {}, True),
 ]
 STEP_NAMES = [s[0] for s in STEPS]
+#: Steps about files on this machine: their ages are wall-clock ages, so --fecha (the shop's
+#: "today" for the data jobs) is not passed to them.
+WALL_CLOCK_STEPS = {"logs"}
 
 
 @contextlib.contextmanager
@@ -208,6 +211,8 @@ class Command(OpsCommand):
                 "json": True,
                 "dry_run": dry_run,
             }
+            if step in WALL_CLOCK_STEPS:
+                del wanted["fecha"]
             for key, value in wanted.items():
                 if key in dests:
                     kwargs[key] = value
