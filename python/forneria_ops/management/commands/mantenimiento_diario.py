@@ -16,6 +16,7 @@ from django.db import connections
 
 from forneria_ops import services
 from forneria_ops.management.base import OpsCommand
+from forneria_ops.management.commands.mantener_logs import human
 
 #: (step, command, fixed options, needs the database lock), in the manuals' order: the backup
 #: first (before anything changes the data), then logs, expired stock to waste, and the alerts
@@ -82,7 +83,7 @@ def step_line(step: str, report: Any) -> str:
             t = report["totals"]
             return (
                 f"compressed {t['compressed_files']} file(s), deleted {t['deleted_files']}, "
-                f"saved {t['bytes_saved']} bytes"
+                f"saved {human(t['bytes_saved'])}"
             )
         if step == "vencimientos":
             return (
