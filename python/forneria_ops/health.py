@@ -263,7 +263,7 @@ def check_alerts(using: str = "default") -> Result:
     return Result("alerts", OK, f"last alert run {age} h ago", data)
 
 
-#: name -> check; the ones taking the database alias are marked in :data:`_PER_DATABASE`.
+#: name -> check; the ones taking the database alias are in :data:`PER_DATABASE`.
 CHECKS: dict[str, Callable[..., Result]] = {
     "database": check_database,
     "cache": check_cache,
@@ -273,7 +273,7 @@ CHECKS: dict[str, Callable[..., Result]] = {
     "backup": check_backup,
     "alerts": check_alerts,
 }
-_PER_DATABASE = {"database", "backup", "alerts"}
+PER_DATABASE = {"database", "backup", "alerts"}
 
 
 def run_checks(using: str = "default", only: list[str] | None = None) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def run_checks(using: str = "default", only: list[str] | None = None) -> dict[st
     results = []
     for name in names:
         fn = CHECKS[name]
-        if name in _PER_DATABASE:
+        if name in PER_DATABASE:
             results.append(_timed(name, lambda fn=fn: fn(using)))
         else:
             results.append(_timed(name, fn))
