@@ -157,3 +157,38 @@ def test_empty_file(tmp_path):
     with open(rep["output"], "rb") as fh:
         assert gzip.decompress(fh.read()) == b""
     assert forneria_ops.verify(rep["output"])["bytes_out"] == 0
+
+
+def test_ctrl_c_stops_the_work_and_leaves_no_file(tmp_path):
+    """SIGINT while the engine compresses: KeyboardInterrupt, no output, no temporary file."""
+    import signal
+    import sys
+    import time
+
+    src = tmp_path / "big.sql"
+    with open(src, "wb") as fh:
+        for _ in range(12):
+            fh.write(sql_text(60_000))  # ~50 MB
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, forneria_ops\n"
+            "print('go', flush=True)\n"
+            "try:\n"
+            f"    forneria_ops.compress({str(src)!r}, level=9, threads=1, block_size=65536)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', flush=True); sys.exit(3)\n"
+            "print('finished', flush=True)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "go"
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    if out.strip() == "finished":
+        pytest.skip("the machine compressed 50 MB in 0.3 s; nothing left to interrupt")
+    assert child.returncode == 3 and out.strip() == "interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.sql"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from forneria_ops import conf, logs, services
+from forneria_ops import logs, services
 from forneria_ops.management.base import OpsCommand
 
 
@@ -81,7 +81,6 @@ class Command(OpsCommand):
                 delete_after_days=delete_after,
                 dry_run=dry_run,
                 now=now,
-                level=int(conf.get("BACKUP_COMPRESS_LEVEL")),
             )
             run["summary"] = report["totals"]
         if json:
