@@ -178,3 +178,36 @@ def test_second_server_skips_the_database_steps_but_keeps_its_logs(db_alias, see
 def test_usage_errors():
     with pytest.raises(CommandError, match="invalid choice: 'nada'"):
         call_command("mantenimiento_diario", "--skip", "nada")
+
+
+@pytest.mark.django_db
+def test_sigterm_stops_the_plan_after_the_running_step(ops_settings, monkeypatch):
+    import signal
+
+    from forneria_ops import logs
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises here
+        raise AssertionError("SIGTERM did not stop the step")
+
+    monkeypatch.setattr(logs, "maintain", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    out = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "mantenimiento_diario", f"--fecha={FECHA}", "--skip=backup", "--json", stdout=out
+        )
+    assert info.value.returncode == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM" in str(info.value)
+    steps = by_step(json.loads(out.getvalue()))
+    assert steps["logs"]["status"] == "failed"
+    assert steps["logs"]["error"] == "interrupted by SIGTERM"
+    for name in ("vencimientos", "alertas"):
+        assert steps[name] == {
+            "step": name,
+            "command": steps[name]["command"],
+            "status": "skipped",
+            "reason": "the plan was interrupted",
+        }
+    assert signal.getsignal(signal.SIGTERM) == before

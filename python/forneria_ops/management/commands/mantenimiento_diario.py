@@ -6,6 +6,8 @@ import contextlib
 import fcntl
 import io
 import json as jsonlib
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,35 @@ def plan_lock(alias: str):
                 fcntl.flock(fh, fcntl.LOCK_UN)
     else:
         yield True
+
+
+class PlanInterrupted(BaseException):
+    """SIGTERM or SIGINT during the plan: the running step stops, the next ones don't start.
+
+    A BaseException, like KeyboardInterrupt, so that no step's error handling swallows it."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM and SIGINT raise :class:`PlanInterrupted` in the main thread while the plan runs
+    (engine calls check for signals every 100 ms and clean up before it propagates)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise PlanInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _option_dests(command) -> set[str]:
@@ -141,30 +172,30 @@ class Command(OpsCommand):
         results: list[dict[str, Any]] = []
         with services.recorded("mantenimiento_diario", database) as rec:
             rec["skip"] = dry_run
-            with plan_lock(database) as holder:
+            interrupted: int | None = None
+            with plan_lock(database) as holder, stop_on_signals():
                 for step, command, fixed, needs_lock in STEPS:
-                    if step in skip:
+                    skipped = (
+                        "--skip"
+                        if step in skip
+                        else "the plan was interrupted"
+                        if interrupted
+                        else "another server is running the daily plan"
+                        if needs_lock and not holder
+                        else None
+                    )
+                    if skipped:
                         results.append(
                             {
                                 "step": step,
                                 "command": command,
                                 "status": "skipped",
-                                "reason": "--skip",
+                                "reason": skipped,
                             }
                         )
                         continue
-                    if needs_lock and not holder:
-                        results.append(
-                            {
-                                "step": step,
-                                "command": command,
-                                "status": "skipped",
-                                "reason": "another server is running the daily plan",
-                            }
-                        )
-                        continue
-                    results.append(
-                        self.run_step(
+                    try:
+                        result = self.run_step(
                             step,
                             command,
                             fixed,
@@ -173,7 +204,18 @@ class Command(OpsCommand):
                             dry_run=dry_run,
                             verbosity=verbosity,
                         )
-                    )
+                    except PlanInterrupted as exc:
+                        result = {
+                            "step": step,
+                            "command": command,
+                            "status": "failed",
+                            "error": str(exc),
+                        }
+                        interrupted = exc.signum
+                    signum = result.pop("signum", None)
+                    if signum:
+                        interrupted = signum
+                    results.append(result)
             failed = [r["step"] for r in results if r["status"] == "failed"]
             report = {
                 "fecha": today.isoformat(),
@@ -192,6 +234,12 @@ class Command(OpsCommand):
                 self.write_json(report)
             elif verbosity >= 1:
                 self.stdout.write(text)
+            if interrupted:
+                raise CommandError(
+                    f"daily plan interrupted by {signal.Signals(interrupted).name}; "
+                    "the steps after it did not run",
+                    returncode=128 + interrupted,
+                )
             if failed:
                 raise CommandError(f"daily plan: {len(failed)} step(s) failed: {', '.join(failed)}")
 
@@ -222,9 +270,14 @@ class Command(OpsCommand):
                 return result
             call_command(cmd, stdout=out, stderr=err, verbosity=verbosity, **kwargs)
             result["status"] = "ok"
-        except (Exception, SystemExit) as exc:  # one step's failure never stops the plan
+        except (Exception, SystemExit) as exc:  # one step's failure never stops the plan...
             result["status"] = "failed"
             result["error"] = str(exc) or type(exc).__name__
+            # ...but a step that was itself stopped by SIGTERM/SIGINT (exit status 128 + n)
+            # stops it: the operator or systemd asked the whole run to end.
+            code = getattr(exc, "returncode", 0)
+            if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+                result["signum"] = code - 128
         finally:
             result["seconds"] = round(time.perf_counter() - t0, 3)
         text = out.getvalue().strip()
