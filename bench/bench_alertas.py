@@ -140,6 +140,36 @@ def compare(args: argparse.Namespace, snaps: Snapshots) -> None:
         ["state", "legacy ORM (median)", "forneria-ops (median)", "ratio", "alerts changed"],
         rows,
     )
+    server_floor(args, snaps)
+
+
+def server_floor(args: argparse.Namespace, snaps: Snapshots) -> None:
+    """How long the server alone takes to insert the rows an install run creates.
+
+    ``INSERT INTO alertas SELECT ...`` of exactly those rows, one transaction, no client
+    round trips: the lower bound for any client writing them (the table's six secondary
+    indexes and two foreign keys are maintained per row). Puts the install ratio in context.
+    """
+    from django.db import connections, transaction
+
+    snaps.restore("install")
+    sidecar(HOY)
+    snaps.save("installed")
+    floors = []
+    for _ in range(args.runs):
+        snaps.restore("install")
+        with connections[ALIAS].cursor() as cur:
+            cur.execute("SELECT COALESCE(MAX(id), 0) FROM snap_install")
+            last = cur.fetchone()[0]
+            t0 = time.perf_counter()
+            with transaction.atomic(using=ALIAS):
+                cur.execute(f"INSERT INTO alertas SELECT * FROM snap_installed WHERE id > {last}")
+                created = cur.rowcount
+            floors.append(time.perf_counter() - t0)
+    print(
+        f"   server floor: INSERT ... SELECT of the {created:,} rows an install run creates "
+        f"takes {fmt_s(median(floors))} on the server alone (median of {args.runs})"
+    )
 
 
 class SkipCounter(logging.Handler):

@@ -10,6 +10,7 @@
 //! * [`jobs`]: the jobs run by the management commands.
 
 pub mod alertas;
+pub mod backup;
 pub mod compress;
 pub mod config;
 pub mod db;

@@ -249,6 +249,32 @@ def test_unwritable_directory_fails_cleanly_and_is_recorded(db_alias, seeded, tm
     assert len(mail.outbox) == 1 and "FAILED" in mail.outbox[0].subject
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs: a real "No space left on device" (root only, as in CI)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_disk_full_fails_cleanly_and_is_recorded(db_alias, seeded, tiny_disk, settings):
+    seeded(db_alias, productos=400)
+    settings.FORNERIA_OPS = {"NOTIFY_EMAILS": ["ops@example.com"]}
+    (tiny_disk / "keep.txt").write_text("an older file stays")
+    with pytest.raises(CommandError, match="(?i)disk full|no space"):
+        backup(db_alias, tiny_disk, "--notify", "--no-compress")
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["keep.txt"]
+    row = HistorialBackup.objects.get()
+    assert row.estado == "fallido"
+    assert "FAILED" in mail.outbox[0].subject
+
+
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
 def test_wrong_password_is_a_clear_error_without_the_password(settings, tmp_path, mariadb_server):
@@ -477,3 +503,20 @@ def test_explicit_diff_without_a_full_or_on_sqlite_is_refused(sqlite):
 
     with pytest.raises(ConfigError, match="full|SQLite"):
         backups.choose_kind("diff", today=HOY, existing=[], sqlite=sqlite)
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+def test_unknown_database_is_a_clear_error(settings, tmp_path, mariadb_server):
+    entry = connections["mysql"].settings_dict
+    settings.DATABASES = {**settings.DATABASES, "nodb": {**entry, "NAME": "no_such_shop"}}
+    connections.settings = connections.configure_settings(settings.DATABASES)
+    try:
+        with pytest.raises(CommandError, match="no_such_shop"):
+            backup("nodb", tmp_path)
+    finally:
+        connections.settings = connections.configure_settings(
+            {k: v for k, v in settings.DATABASES.items() if k != "nodb"}
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert HistorialBackup.objects.get().estado == "fallido"

@@ -1,5 +1,6 @@
 """Typed stub of the native engine module (``src/py/``), checked against it by mypy's stubtest."""
 
+from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
@@ -18,14 +19,19 @@ __all__ = [
     "SchemaError",
     "UnknownDatabaseError",
     "__version__",
+    "backup",
+    "check_backup",
     "compress",
     "decompress",
     "generar_alertas",
+    "read_manifest",
     "reset_logging_cache",
+    "restore",
     "scan_vencimientos",
     "sqlite_version",
     "verificar_vencimientos",
     "verify",
+    "verify_backup",
 ]
 
 __version__: str
@@ -94,3 +100,34 @@ def decompress(
     mode: int | None = None,
 ) -> dict[str, Any]: ...
 def verify(path: str | PathLike[str], *, expected_sha256: str | None = None) -> dict[str, Any]: ...
+def backup(
+    database: dict[str, Any],
+    output_dir: str | PathLike[str],
+    *,
+    kind: str = "full",
+    base: str | PathLike[str] | None = None,
+    name: str | None = None,
+    threads: int | None = None,
+    level: int = 6,
+    lock_wait_seconds: float = 5.0,
+    audit_columns: list[str] | None = None,
+    progress: Callable[[dict[str, Any]], object] | None = None,
+) -> dict[str, Any]: ...
+def restore(
+    database: dict[str, Any],
+    path: str | PathLike[str],
+    *,
+    target_database: str | None = None,
+    threads: int | None = None,
+    progress: Callable[[dict[str, Any]], object] | None = None,
+) -> dict[str, Any]: ...
+def verify_backup(
+    database: dict[str, Any],
+    path: str | PathLike[str],
+    *,
+    scratch_database: str | None = None,
+    threads: int | None = None,
+    progress: Callable[[dict[str, Any]], object] | None = None,
+) -> dict[str, Any]: ...
+def check_backup(path: str | PathLike[str]) -> dict[str, Any]: ...
+def read_manifest(path: str | PathLike[str]) -> dict[str, Any]: ...

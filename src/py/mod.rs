@@ -5,6 +5,7 @@
 //! one exception class per [`crate::ErrorKind`], all under `ForneriaOpsError` ([`errors`]).
 
 mod alertas;
+mod backup;
 mod cancel;
 mod compress;
 mod convert;
@@ -51,5 +52,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compress::compress, m)?)?;
     m.add_function(wrap_pyfunction!(compress::decompress, m)?)?;
     m.add_function(wrap_pyfunction!(compress::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::check_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup::read_manifest, m)?)?;
     Ok(())
 }

@@ -1,0 +1,562 @@
+//! Backup engine tests against a SQLite file and the throwaway MariaDB server of
+//! `python3 tests_py/support/mariadb.py run -- cargo test --test backup` (its
+//! `FORNERIA_TEST_MYSQL_*` variables). Without the server the MariaDB tests are skipped with a
+//! message, unless `FORNERIA_OPS_REQUIRE_DB=1`, where they fail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use _core::backup::{self, BackupOptions, Kind, Progress, RestoreOptions};
+use _core::config::{DbConfig, DjangoDatabase, Secret};
+use _core::db::{self, Conn};
+use _core::ErrorKind;
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+fn require_db() -> bool {
+    std::env::var("FORNERIA_OPS_REQUIRE_DB").as_deref() == Ok("1")
+}
+
+fn mysql_settings(database: &str) -> Option<DjangoDatabase> {
+    let Ok(socket) = std::env::var("FORNERIA_TEST_MYSQL_SOCKET") else {
+        if require_db() {
+            panic!("FORNERIA_OPS_REQUIRE_DB=1 but no throwaway MariaDB: run the tests through `python3 tests_py/support/mariadb.py run -- cargo test --test backup`");
+        }
+        eprintln!("skipping: FORNERIA_TEST_MYSQL_SOCKET is not set");
+        return None;
+    };
+    Some(DjangoDatabase {
+        engine: "django.db.backends.mysql".into(),
+        name: database.into(),
+        user: std::env::var("FORNERIA_TEST_MYSQL_USER").unwrap_or_default(),
+        password: Secret::new(std::env::var("FORNERIA_TEST_MYSQL_PASSWORD").unwrap_or_default()),
+        host: socket,
+        port: String::new(),
+        options: Default::default(),
+    })
+}
+
+fn mysql_cfg(database: &str) -> Option<DbConfig> {
+    Some(DbConfig::from_django(&mysql_settings(database)?).unwrap())
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn admin() -> Option<Conn> {
+    Some(db::connect(&mysql_cfg("mysql")?).unwrap())
+}
+
+fn create_db(name: &str) -> Option<DbConfig> {
+    let mut a = admin()?;
+    a.execute("drop", &format!("DROP DATABASE IF EXISTS `{name}`"), &[])
+        .unwrap();
+    a.execute(
+        "create",
+        &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_spanish_ci"),
+        &[],
+    )
+    .unwrap();
+    mysql_cfg(name)
+}
+
+fn drop_db(name: &str) {
+    if let Some(mut a) = admin() {
+        let _ = a.execute("drop", &format!("DROP DATABASE IF EXISTS `{name}`"), &[]);
+    }
+}
+
+fn run_sql(cfg: &DbConfig, sql: &str) {
+    let mut c = db::connect(cfg).unwrap();
+    c.execute("test setup", sql, &[])
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+}
+
+fn rows(cfg: &DbConfig, sql: &str) -> Vec<Vec<Option<String>>> {
+    let mut c = db::connect(cfg).unwrap();
+    let mut out = Vec::new();
+    c.query_each("test query", sql, &[], &mut |r| {
+        let mut v = Vec::new();
+        let mut i = 0;
+        while let Ok(x) = r.text(i) {
+            v.push(x);
+            i += 1;
+        }
+        out.push(v);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+/// `CHECKSUM TABLE` of every base table, by name.
+fn checksums(cfg: &DbConfig, db: &str) -> BTreeMap<String, String> {
+    let tables = rows(
+        cfg,
+        &format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db}' AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1"),
+    );
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let name = t[0].clone().unwrap();
+        let r = rows(
+            cfg,
+            &format!("CHECKSUM TABLE `{}`", name.replace('`', "``")),
+        );
+        out.insert(name, r[0][1].clone().unwrap_or_default());
+    }
+    out
+}
+
+/// Object inventory: views, triggers, routines, events and tables' CREATE statements.
+fn inventory(cfg: &DbConfig, db: &str) -> Vec<String> {
+    let mut inv = Vec::new();
+    for (what, sql) in [
+        ("table", format!("SELECT TABLE_NAME, TABLE_TYPE, ENGINE, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' ORDER BY 1")),
+        ("trigger", format!("SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='{db}' ORDER BY 1")),
+        ("routine", format!("SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='{db}' ORDER BY 1")),
+        ("event", format!("SELECT EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA='{db}' ORDER BY 1")),
+        ("column", format!("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{db}' ORDER BY TABLE_NAME, ORDINAL_POSITION")),
+    ] {
+        for r in rows(cfg, &sql) {
+            inv.push(format!("{what}: {r:?}"));
+        }
+    }
+    inv
+}
+
+const EVERY_CASE: &str = r#"
+SET SESSION time_zone = '+05:30';
+CREATE TABLE `every case` (
+  id INT AUTO_INCREMENT PRIMARY KEY,
+  b LONGBLOB, bin BINARY(4), vb VARBINARY(10),
+  t VARCHAR(80), j JSON, d DECIMAL(65,30), dt DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL,
+  bit8 BIT(8), bit1 BIT(1), n TEXT NULL,
+  gen INT AS (id * 2) VIRTUAL, gens VARCHAR(90) AS (CONCAT(t, '!')) STORED,
+  f FLOAT, dbl DOUBLE, e ENUM('a','b'), s SET('x','y'), y YEAR, tm TIME(3), dte DATE,
+  u BIGINT UNSIGNED, neg SMALLINT
+) ENGINE=InnoDB;
+INSERT INTO `every case` (b, bin, vb, t, j, d, dt, ts, bit8, bit1, n, f, dbl, e, s, y, tm, dte, u, neg) VALUES
+ (X'00010200FF27225C0A0D1A', X'00000000', X'', 'ñandú 🥐 \'q\' "dq" \\ back\nline\rcr\Zsub', '{"a": [1, "ñ", null], "b": {"c": 1.5}}',
+  '12345678901234567890123456789012345.123456789012345678901234567891', '2025-12-31 23:59:59.999999', '2025-06-01 12:00:00.123456',
+  b'10100101', b'1', NULL, 1.5, 0.1, 'a', 'x,y', 2025, '-838:59:59.000', '2025-02-28', 18446744073709551615, -32768),
+ (NULL, NULL, NULL, '', NULL, '-0.000000000000000000000000000001', '1000-01-01 00:00:00.000000', '1970-01-01 05:30:01', b'0', b'0', '', NULL, NULL, NULL, '', NULL, NULL, NULL, 0, 0),
+ (NULL, NULL, NULL, 'NULL', 'null', 0, NULL, NULL, NULL, NULL, 'NULL', -3.25e-10, 1e300, 'b', 'y', 1901, '00:00:00.5', '9999-12-31', 1, 1),
+ (X'DEADBEEF', X'61626364', X'00', 'to be deleted', '[]', 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+DELETE FROM `every case` WHERE t = 'to be deleted';
+CREATE TABLE `nombre raro ``con`` comillas; y ñ` (`col umna` INT, `select` VARCHAR(10)) ENGINE=InnoDB;
+INSERT INTO `nombre raro ``con`` comillas; y ñ` VALUES (1, 'a'), (NULL, NULL), (1, 'a');
+CREATE TABLE t_myisam (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM;
+INSERT INTO t_myisam VALUES (1, 'uno'), (2, 'dos');
+CREATE TABLE t_aria (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=Aria;
+INSERT INTO t_aria VALUES (1, 'uno');
+CREATE TABLE t_empty (id INT PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE t_parent (id INT PRIMARY KEY) ENGINE=InnoDB;
+CREATE TABLE t_child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES t_parent (id)) ENGINE=InnoDB;
+INSERT INTO t_parent VALUES (1), (2);
+INSERT INTO t_child VALUES (10, 1), (20, 2);
+CREATE TABLE t_big (id INT AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(200), amount DECIMAL(12,2)) ENGINE=InnoDB;
+INSERT INTO t_big (payload, amount) SELECT CONCAT(REPEAT('x', seq % 150), ' fila ', seq), seq / 7 FROM seq_1_to_20000;
+CREATE TABLE t_log (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(50)) ENGINE=InnoDB;
+CREATE VIEW v2 AS SELECT id, t FROM v_every WHERE id > 1;
+"#;
+
+const EVERY_CASE_TAIL: &str = r#"
+CREATE TRIGGER trg_log AFTER INSERT ON t_parent FOR EACH ROW INSERT INTO t_log (msg) VALUES (CONCAT('parent ', NEW.id));
+CREATE PROCEDURE proc_two() BEGIN
+  SELECT 1;
+  SELECT 'dos; tres';
+END;
+CREATE FUNCTION fn_inc(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;
+CREATE EVENT ev_nothing ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM t_log WHERE 1 = 0;
+"#;
+
+fn load_every_case(cfg: &DbConfig) {
+    // v2 depends on v_every: create the view it needs first, under a name sorted after it.
+    let (head, view) = EVERY_CASE.split_once("CREATE VIEW v2").unwrap();
+    run_sql(cfg, head);
+    run_sql(
+        cfg,
+        "CREATE VIEW v_every AS SELECT id, t, gen FROM `every case`",
+    );
+    run_sql(cfg, &format!("CREATE VIEW v2{view}"));
+    let mut c = db::connect(cfg).unwrap();
+    for stmt in EVERY_CASE_TAIL
+        .split(";\nCREATE")
+        .enumerate()
+        .map(|(i, s)| {
+            if i == 0 {
+                s.trim().to_owned()
+            } else {
+                format!("CREATE{s}")
+            }
+        })
+    {
+        let stmt = stmt.trim().trim_end_matches(';').to_owned();
+        if !stmt.is_empty() {
+            c.execute("tail", &stmt, &[])
+                .unwrap_or_else(|e| panic!("{e}\n{stmt}"));
+        }
+    }
+}
+
+fn stock_client(db: &str) -> Command {
+    let socket = std::env::var("FORNERIA_TEST_MYSQL_SOCKET").unwrap();
+    let mut c = Command::new("mariadb");
+    c.args([
+        "--no-defaults",
+        &format!("--socket={socket}"),
+        "--user=root",
+        "--default-character-set=utf8mb4",
+        db,
+    ]);
+    c
+}
+
+fn stock_restore(file: &Path, db: &str) {
+    let gz = std::fs::File::open(file).unwrap();
+    let mut gunzip = Command::new("gunzip")
+        .arg("-c")
+        .stdin(gz)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = stock_client(db)
+        .stdin(gunzip.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(gunzip.wait().unwrap().success());
+    assert!(
+        out.status.success(),
+        "stock restore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn no_temp_files(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.to_string_lossy().starts_with('.')),
+        "temp files left: {left:?}"
+    );
+}
+
+fn opts(threads: usize) -> BackupOptions {
+    BackupOptions {
+        threads: Some(threads),
+        lock_wait_seconds: 2.0,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn mysql_every_case_round_trip_ours_and_stock_client() {
+    let src = unique("bk_every");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap();
+    let m = &res.manifest;
+    assert_eq!(m.kind, "full");
+    assert_eq!(m.snapshot.method, "ftwrl_parallel");
+    assert!(
+        m.tables.iter().all(|t| t.consistent),
+        "{:?}",
+        m.consistency_notes
+    );
+    assert_eq!(m.table("t_big").unwrap().rows, 20000);
+    assert_eq!(m.table("every case").unwrap().rows, 3);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&res.file_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&res.manifest_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    backup::check_backup(&res.file_path, None).unwrap();
+    no_temp_files(dir.path());
+
+    let expected = checksums(&cfg, &src);
+    let expected_inv = inventory(&cfg, &src);
+
+    // Our restore into another schema.
+    let ours = unique("bk_every_ours");
+    let rep = backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(ours.clone()),
+            threads: Some(3),
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(rep.database, ours);
+    let ocfg = mysql_cfg(&ours).unwrap();
+    assert_eq!(checksums(&ocfg, &ours), expected);
+    assert_eq!(inventory(&ocfg, &ours), expected_inv);
+    assert_eq!(
+        rows(&ocfg, "SELECT COUNT(*) FROM v2")[0][0].as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        rows(&ocfg, "SELECT fn_inc(41)")[0][0].as_deref(),
+        Some("42")
+    );
+    // TIMESTAMP under another session time zone reads back the same instant.
+    assert_eq!(
+        rows(
+            &ocfg,
+            "SELECT CONVERT_TZ(ts, @@session.time_zone, '+00:00') FROM `every case` WHERE id = 1"
+        ),
+        rows(
+            &cfg,
+            "SELECT CONVERT_TZ(ts, @@session.time_zone, '+00:00') FROM `every case` WHERE id = 1"
+        )
+    );
+
+    // The stock client restores the same file.
+    let stock = unique("bk_every_stock");
+    create_db(&stock);
+    stock_restore(&res.file_path, &stock);
+    let scfg = mysql_cfg(&stock).unwrap();
+    assert_eq!(checksums(&scfg, &stock), expected);
+    assert_eq!(inventory(&scfg, &stock), expected_inv);
+
+    // verify_backup: scratch restore, checksums equal, scratch dropped.
+    let v = backup::verify(
+        &cfg,
+        &res.file_path,
+        None,
+        Some(2),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert!(v.ok, "{:?}", v.tables);
+    assert_eq!(v.tables.len(), m.tables.len());
+    let left = rows(
+        &cfg,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'",
+            v.scratch_database
+        ),
+    );
+    assert_eq!(left[0][0].as_deref(), Some("0"));
+
+    for d in [&src, &ours, &stock] {
+        drop_db(d);
+    }
+}
+
+#[test]
+fn mysql_single_thread_and_restore_over_itself() {
+    let src = unique("bk_single");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(1), &Progress::default(), &cancel).unwrap();
+    let expected = checksums(&cfg, &src);
+    run_sql(
+        &cfg,
+        "DELETE FROM t_big WHERE id < 500; UPDATE `every case` SET t = 'changed'; DROP VIEW v2",
+    );
+    assert_ne!(checksums(&cfg, &src), expected);
+    backup::restore(
+        &cfg,
+        &res.manifest_path,
+        &RestoreOptions::default(),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(checksums(&cfg, &src), expected);
+    drop_db(&src);
+}
+
+fn sqlite_db(dir: &Path) -> (DbConfig, PathBuf) {
+    let path = dir.join("shop.sqlite3");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, nombre TEXT, precio REAL, foto BLOB, nota TEXT);
+         INSERT INTO p VALUES (1, 'ñandú 🥐', 1.5, X'000102', NULL), (2, '', 0.1, X'', 'NULL');
+         CREATE TABLE \"raro \"\"x\"\"\" (a, b);
+         INSERT INTO \"raro \"\"x\"\"\" VALUES (1, 'x'), (NULL, 2.5);
+         CREATE INDEX p_nombre ON p (nombre);",
+    )
+    .unwrap();
+    let cfg = DbConfig::from_django(&DjangoDatabase {
+        engine: "django.db.backends.sqlite3".into(),
+        name: path.display().to_string(),
+        ..Default::default()
+    })
+    .unwrap();
+    (cfg, path)
+}
+
+fn sqlite_dump(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut out = String::new();
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        .unwrap();
+    let names: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for n in names {
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT quote(*) FROM \"{}\"",
+                n.replace('"', "\"\"")
+            ))
+            .unwrap_or_else(|_| conn.prepare("SELECT 1").unwrap());
+        let _ = &mut st;
+        let mut st2 = conn
+            .prepare(&format!("SELECT * FROM \"{}\"", n.replace('"', "\"\"")))
+            .unwrap();
+        let cols = st2.column_count();
+        let mut rows = st2.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..cols {
+                out.push_str(&format!("{:?}|", r.get_ref(i).unwrap()));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn sqlite_backup_check_restore_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (cfg, path) = sqlite_db(dir.path());
+    let cancel = AtomicBool::new(false);
+    let before = sqlite_dump(&path);
+    let res = backup::backup(
+        &cfg,
+        out.path(),
+        &BackupOptions {
+            name: Some("s1".into()),
+            ..Default::default()
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(res.manifest.engine, "sqlite");
+    assert_eq!(res.manifest.snapshot.method, "sqlite_backup_api");
+    assert!(res.file_path.ends_with("s1.sqlite3.gz"));
+    assert_eq!(res.manifest.rows_total, 4);
+    assert!(
+        backup::check_backup(&res.manifest_path, None)
+            .unwrap()
+            .sha256_ok
+    );
+    no_temp_files(out.path());
+
+    // Diffs are MySQL-only.
+    let e = backup::backup(
+        &cfg,
+        out.path(),
+        &BackupOptions {
+            kind: Kind::Diff,
+            ..Default::default()
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("MySQL"), "{e}");
+
+    // Change the database while a connection stays open, restore, compare.
+    let open = rusqlite::Connection::open(&path).unwrap();
+    open.execute_batch("DELETE FROM p; INSERT INTO p (nombre) VALUES ('nuevo');")
+        .unwrap();
+    assert_ne!(sqlite_dump(&path), before);
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions::default(),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(sqlite_dump(&path), before);
+    let n: i64 = open
+        .query_row("SELECT COUNT(*) FROM p", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2, "the open connection sees the restored data");
+
+    // Restore into another file.
+    let other = dir.path().join("other.sqlite3");
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(other.display().to_string()),
+            threads: None,
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(sqlite_dump(&other), before);
+
+    let v = backup::verify(
+        &cfg,
+        &res.file_path,
+        None,
+        None,
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert!(v.ok, "{:?}", v.tables);
+
+    // Tampered file: refused before touching the database.
+    let mut bytes = std::fs::read(&res.file_path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&res.file_path, &bytes).unwrap();
+    open.execute_batch("INSERT INTO p (nombre) VALUES ('after');")
+        .unwrap();
+    let after = sqlite_dump(&path);
+    let e = backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions::default(),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert_eq!(sqlite_dump(&path), after);
+    let e = backup::check_backup(&res.file_path, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+}
