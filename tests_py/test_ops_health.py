@@ -267,3 +267,37 @@ def test_readiness_reports_pending_migrations(db_alias, monkeypatch):
     report = health.readiness(db_alias)
     assert report["status"] == "fail" and report["failing"] == ["migrations"]
     assert report["components"]["migrations"]["data"]["pending"] == ["forneria_ops.0099_pending"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("HEALTH_LOAD_MAX_PER_CPU", "2", "must be a number >= 0"),
+        ("HEALTH_DISK_MIN_FREE_PERCENT", 101, "is a percentage: 0..100"),
+        ("HEALTH_MEMORY_MAX_PERCENT", -1, "must be a whole number >= 0"),
+        ("LOG_DIRS", "/var/log/forneria", "must be a list of directories"),
+        ("NOTIFY_EMAILS", "ops@example.com", "must be a list of addresses"),
+        ("NOTIFY_EMAILS", [None], "must be a list of addresses"),
+    ],
+)
+def test_settings_are_checked(key, value, message):
+    from forneria_ops import conf
+
+    with override_settings(FORNERIA_OPS={key: value}):
+        found = conf.problems()
+    assert [m for m, _ in found] == [f"FORNERIA_OPS[{key!r}] {message}"]
+
+
+def test_good_ops_settings_pass():
+    from pathlib import Path
+
+    from forneria_ops import conf
+
+    good = {
+        "LOG_DIRS": [Path("/var/log/forneria"), "/srv/logs"],
+        "NOTIFY_EMAILS": ("ops@example.com",),
+        "HEALTH_LOAD_MAX_PER_CPU": 3,
+        "HEALTH_DISK_MIN_FREE_PERCENT": 15,
+    }
+    with override_settings(FORNERIA_OPS=good):
+        assert conf.problems() == []
