@@ -128,7 +128,7 @@ def step_line(step: str, report: Any) -> str:
             )
         if step == "backup" and "manifest" in report:
             m = report["manifest"]
-            line = f"{m['kind']} backup {m['file']}, {m['bytes_compressed']} bytes"
+            line = f"{m['kind']} backup {m['file']}, {human(m['bytes_compressed'])}"
             if report.get("retention"):
                 line += f", retention deleted {len(report['retention']['deleted'])}"
             return line
