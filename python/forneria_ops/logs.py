@@ -99,6 +99,16 @@ def _real(p: Path) -> Path:
         return p.absolute()
 
 
+def human(n: int) -> str:
+    """Bytes for people: 1.5 MB, 320 KB, 12 B (decimal units, as `ls -h --si`)."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
 def is_log_name(name: str) -> bool:
     if name.startswith("."):
         return False

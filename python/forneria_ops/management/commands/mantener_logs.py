@@ -9,17 +9,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from forneria_ops import logs, services
+from forneria_ops.logs import human
 from forneria_ops.management.base import OpsCommand
-
-
-def human(n: int) -> str:
-    """Bytes for people: 1.5 MB, 320 KB, 12 B (decimal units, as `ls -h --si`)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
 
 
 class Command(OpsCommand):

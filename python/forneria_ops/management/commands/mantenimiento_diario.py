@@ -17,8 +17,8 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from forneria_ops import services
+from forneria_ops.logs import human
 from forneria_ops.management.base import OpsCommand
-from forneria_ops.management.commands.mantener_logs import human
 
 #: (step, command, fixed options, needs the database lock), in the manuals' order: the backup
 #: first (before anything changes the data), then logs, expired stock to waste, and the alerts
@@ -57,7 +57,12 @@ def plan_lock(alias: str):
                     cur.execute("SELECT RELEASE_LOCK(%s)", [name])
     elif conn.vendor == "sqlite" and str(conn.settings_dict["NAME"]) not in ("", ":memory:"):
         path = Path(str(conn.settings_dict["NAME"]) + ".forneria-ops-daily.lock")
-        with open(path, "a") as fh:
+        try:
+            fh = open(path, "a")  # closed by the with below
+        except OSError:  # a read-only directory: one machine anyway, run unlocked
+            yield True
+            return
+        with fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
