@@ -8,9 +8,16 @@ would run it, with its output shown as it is. The shop is created fresh each tim
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 DEMO = Path(__file__).resolve().parent
@@ -116,6 +123,62 @@ def backups(today: dt.date) -> None:
     bad_manifest.unlink()
 
 
+def operations(today: dt.date) -> None:
+    title("mantener_logs: gzip logs older than 7 days, delete .gz older than 90, never a live file")
+    logs = VAR / "logs"
+    now = time.time()
+    line = "2025-12-10 06:00:01 INFO ventas GET /ventas/ 200 in 12ms user=vendedor\n"
+    for name, days in (("forneria.log.1", 2), ("forneria.log.2", 9), ("forneria.log.3", 16)):
+        (logs / name).write_text(line * 20_000)
+        os.utime(logs / name, (now - days * 86400,) * 2)
+    (logs / "forneria.log.9.gz").write_bytes(gzip.compress(line.encode() * 1000))
+    os.utime(logs / "forneria.log.9.gz", (now - 120 * 86400,) * 2)
+    os.utime(logs / "forneria.log", (now - 30 * 86400,) * 2)  # quiet, but a handler's file
+    manage("mantener_logs", "--dry-run")
+    manage("mantener_logs")
+    print("$ ls var/logs\n  " + "  ".join(sorted(p.name for p in logs.iterdir())))
+    title("health_check: database, cache, disk, memory, CPU, last backup, last alert run")
+    code = manage("health_check", check=False)
+    print(f"(exit status {code})")
+    title("/alive/ /ready/ /health/ on a running server (manage.py runserver)")
+    http_endpoints()
+    title("mantenimiento_diario: the whole daily plan from one cron line, one summary, one mail")
+    code = manage("mantenimiento_diario", "--notify", check=False)
+    print(f"(exit status {code})")
+
+
+def http_endpoints() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(DEMO / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=DEMO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for path in ("/alive/", "/ready/", "/health/"):
+            url = f"http://127.0.0.1:{port}{path}"
+            for _ in range(100):  # until the server listens
+                try:
+                    with urllib.request.urlopen(url, timeout=10) as resp:
+                        status, body = resp.status, json.loads(resp.read())
+                    break
+                except urllib.error.HTTPError as exc:
+                    status, body = exc.code, json.loads(exc.read())
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                sys.exit(f"demo: no answer from {url}")
+            parts = [f"{n}={c['status']}" for n, c in body.get("components", {}).items()]
+            print(f"$ curl {url}\n  HTTP {status} status={body['status']} {' '.join(parts)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def only_backup() -> Path:
     return sorted((VAR / "backups").glob("*.sqlite3.gz"))[-1]
 
@@ -126,6 +189,7 @@ def main() -> None:
     alerts(today)
     expiry(today)
     backups(today)
+    operations(today)
     print("\ndemo: done. The shop's database is demo/var/forneria.sqlite3.")
 
 

@@ -43,11 +43,18 @@ FORNERIA_OPS = {
     "EXPIRY_YELLOW_DAYS": 29,
     "DEFAULT_MIN_STOCK": 5,
     "BACKUP_DIR": VAR_DIR / "backups",
+    "LOG_DIRS": [VAR_DIR / "logs"],
+    "NOTIFY_EMAILS": ["encargado@forneria.example"],
 }
+(VAR_DIR / "logs").mkdir(exist_ok=True)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"forneria_ops": {"handlers": ["console"], "level": "WARNING"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # The shop's log file: mantener_logs never touches a handler's live file.
+        "file": {"class": "logging.FileHandler", "filename": VAR_DIR / "logs" / "forneria.log"},
+    },
+    "loggers": {"forneria_ops": {"handlers": ["console", "file"], "level": "WARNING"}},
 }

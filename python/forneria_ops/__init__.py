@@ -24,6 +24,9 @@ from forneria_ops._core import (
     SchemaError,
     UnknownDatabaseError,
     __version__,
+    compress,
+    decompress,
+    verify,
 )
 
 __all__ = [
@@ -41,10 +44,13 @@ __all__ = [
     "SchemaError",
     "UnknownDatabaseError",
     "__version__",
+    "compress",
+    "decompress",
     "generar_alertas",
     "generar_alertas_informe",
     "scan_vencimientos",
     "verificar_vencimientos",
+    "verify",
 ]
 
 logger = logging.getLogger("forneria_ops")

@@ -21,6 +21,8 @@ __all__ = [
     "__version__",
     "backup",
     "check_backup",
+    "compress",
+    "decompress",
     "generar_alertas",
     "read_manifest",
     "reset_logging_cache",
@@ -28,6 +30,7 @@ __all__ = [
     "scan_vencimientos",
     "sqlite_version",
     "verificar_vencimientos",
+    "verify",
     "verify_backup",
 ]
 
@@ -76,6 +79,27 @@ def scan_vencimientos(
     days: int = 7,
     include_expired: bool = False,
 ) -> dict[str, Any]: ...
+def compress(
+    path: str | PathLike[str],
+    output: str | PathLike[str] | None = None,
+    *,
+    level: int = 6,
+    threads: int | None = None,
+    block_size: int | None = None,
+    overwrite: bool = False,
+    keep: bool = True,
+    mode: int | None = None,
+) -> dict[str, Any]: ...
+def decompress(
+    path: str | PathLike[str],
+    output: str | PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    keep: bool = True,
+    expected_sha256: str | None = None,
+    mode: int | None = None,
+) -> dict[str, Any]: ...
+def verify(path: str | PathLike[str], *, expected_sha256: str | None = None) -> dict[str, Any]: ...
 def backup(
     database: dict[str, Any],
     output_dir: str | PathLike[str],

@@ -174,4 +174,31 @@ def problems() -> list[tuple[str, str]]:
                 f"got {states!r}",
             )
         )
+    found += _ops_problems(user)
+    return found
+
+
+def _ops_problems(user: dict[str, Any]) -> list[tuple[str, str]]:
+    """Logs, health and notification settings (mantener_logs, health_check, --notify)."""
+    found: list[tuple[str, str]] = []
+    load = user.get("HEALTH_LOAD_MAX_PER_CPU", DEFAULTS["HEALTH_LOAD_MAX_PER_CPU"])
+    if isinstance(load, bool) or not isinstance(load, (int, float)) or load < 0:
+        found.append(
+            ("FORNERIA_OPS['HEALTH_LOAD_MAX_PER_CPU'] must be a number >= 0", f"got {load!r}")
+        )
+    for key in ("HEALTH_DISK_MIN_FREE_PERCENT", "HEALTH_MEMORY_MAX_PERCENT"):
+        value = user.get(key, DEFAULTS[key])
+        if isinstance(value, int) and not isinstance(value, bool) and value > 100:
+            found.append((f"FORNERIA_OPS[{key!r}] is a percentage: 0..100", f"got {value!r}"))
+    for key, what in (("LOG_DIRS", "directories"), ("NOTIFY_EMAILS", "addresses")):
+        value = user.get(key, DEFAULTS[key])
+        if isinstance(value, (str, Path)) or not isinstance(value, (list, tuple)):
+            found.append(
+                (
+                    f"FORNERIA_OPS[{key!r}] must be a list of {what}",
+                    f"got {value!r}; write [{value!r}] for one",
+                )
+            )
+        elif not all(isinstance(v, (str, Path)) for v in value):
+            found.append((f"FORNERIA_OPS[{key!r}] must be a list of {what}", f"got {value!r}"))
     return found

@@ -7,6 +7,7 @@
 mod alertas;
 mod backup;
 mod cancel;
+mod compress;
 mod convert;
 mod errors;
 mod vencimientos;
@@ -48,6 +49,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(alertas::generar_alertas, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::verificar_vencimientos, m)?)?;
     m.add_function(wrap_pyfunction!(vencimientos::scan_vencimientos, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::compress, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::decompress, m)?)?;
+    m.add_function(wrap_pyfunction!(compress::verify, m)?)?;
     m.add_function(wrap_pyfunction!(backup::backup, m)?)?;
     m.add_function(wrap_pyfunction!(backup::restore, m)?)?;
     m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;

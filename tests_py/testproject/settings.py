@@ -81,3 +81,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "level": "WARNING"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+STATIC_URL = "/static/"  # the live_server fixture serves static files under it
