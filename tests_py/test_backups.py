@@ -175,7 +175,12 @@ def test_full_plus_differential_restores_the_database_as_of_the_differential(
     seeded("mysql", productos=200)
     full = backup_json("mysql", tmp_path, "--type=full")["manifest"]
     with connections["mysql"].cursor() as cur:
-        cur.execute("UPDATE productos SET nombre = CONCAT(nombre, ' (nuevo)') WHERE id <= 15")
+        # As the app saves: a changed row gets a new `modificado` (differentials find changes
+        # by audit columns; an UPDATE that leaves them alone is invisible to them by design).
+        cur.execute(
+            "UPDATE productos SET nombre = CONCAT(nombre, ' (nuevo)'), modificado = NOW() "
+            "WHERE id <= 15"
+        )
         cur.execute("UPDATE lotes SET cantidad = cantidad + 1 WHERE id % 7 = 0")
         cur.execute("DELETE FROM alertas WHERE id % 3 = 0")
         cur.execute("DELETE FROM lotes WHERE id % 11 = 0")

@@ -102,7 +102,7 @@ def from_manifest(path: Path, manifest: dict[str, Any]) -> Backup | None:
         file=data_file,
         kind=str(manifest.get("kind", "full")),
         engine=str(manifest.get("engine", "")),
-        database=str(manifest.get("database", "")),
+        database=_database_identity(manifest),
         started_at=started,
         finished_at=_parse_time(manifest.get("finished_at")),
         base=manifest.get("base") or None,
@@ -114,6 +114,13 @@ def from_manifest(path: Path, manifest: dict[str, Any]) -> Backup | None:
         duration_s=float(manifest.get("duration_s") or 0.0),
         manifest=manifest,
     )
+
+
+def _database_identity(manifest: dict[str, Any]) -> str:
+    name = str(manifest.get("database", ""))
+    if manifest.get("engine") == "sqlite" and name:
+        return str(Path(name).resolve())
+    return name
 
 
 def catalogue(directory: Path | None = None, *, database: str | None = None) -> list[Backup]:
@@ -144,7 +151,7 @@ def database_name(settings_dict: dict[str, Any]) -> str:
     """The name the engine writes into manifests for this ``DATABASES`` entry."""
     name = str(settings_dict.get("NAME") or "")
     if "sqlite" in str(settings_dict.get("ENGINE", "")):
-        return Path(name).stem or name
+        return str(Path(name).resolve())  # the engine records the file's path
     return name
 
 
