@@ -27,6 +27,7 @@ from django.db import connections
 from django.utils import timezone
 from forneria_ops import backups
 from forneria_ops.models import HistorialBackup
+from support.aliases import extra_alias
 from ventas.schema import TABLES
 
 HOY = dt.date(2025, 12, 10)
@@ -288,16 +289,9 @@ def test_disk_full_fails_cleanly_and_is_recorded(db_alias, seeded, tiny_disk, se
 def test_wrong_password_is_a_clear_error_without_the_password(settings, tmp_path, mariadb_server):
     entry = connections["mysql"].settings_dict
     secret = "n0t-the-Passw0rd-" + os.urandom(4).hex()
-    settings.DATABASES = {**settings.DATABASES, "wrongpw": {**entry, "PASSWORD": secret}}
-    connections.settings = connections.configure_settings(settings.DATABASES)
     settings.FORNERIA_OPS = {"NOTIFY_EMAILS": ["ops@example.com"]}
-    try:
-        with pytest.raises(CommandError) as info:
-            backup("wrongpw", tmp_path, "--notify")
-    finally:
-        connections.settings = connections.configure_settings(
-            {k: v for k, v in settings.DATABASES.items() if k != "wrongpw"}
-        )
+    with extra_alias("wrongpw", {**entry, "PASSWORD": secret}), pytest.raises(CommandError) as info:
+        backup("wrongpw", tmp_path, "--notify")
     assert "denied" in str(info.value).lower() or "auth" in str(info.value).lower()
     assert secret not in str(info.value)
     assert secret not in mail.outbox[0].body and secret not in mail.outbox[0].subject
@@ -515,16 +509,10 @@ def test_explicit_diff_without_a_full_or_on_sqlite_is_refused(sqlite):
 
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
-def test_unknown_database_is_a_clear_error(settings, tmp_path, mariadb_server):
+def test_unknown_database_is_a_clear_error(tmp_path, mariadb_server):
     entry = connections["mysql"].settings_dict
-    settings.DATABASES = {**settings.DATABASES, "nodb": {**entry, "NAME": "no_such_shop"}}
-    connections.settings = connections.configure_settings(settings.DATABASES)
-    try:
+    with extra_alias("nodb", {**entry, "NAME": "no_such_shop"}):
         with pytest.raises(CommandError, match="no_such_shop"):
             backup("nodb", tmp_path)
-    finally:
-        connections.settings = connections.configure_settings(
-            {k: v for k, v in settings.DATABASES.items() if k != "nodb"}
-        )
     assert list(tmp_path.iterdir()) == []
     assert HistorialBackup.objects.get().estado == "fallido"

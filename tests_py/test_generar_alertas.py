@@ -12,7 +12,6 @@ import logging
 import re
 import threading
 from collections import Counter
-from contextlib import contextmanager
 from io import StringIO
 
 import forneria_ops
@@ -22,6 +21,7 @@ from django.core.management.base import CommandError
 from django.db import connections
 from django.test import override_settings
 from forneria_ops.models import EjecucionTarea
+from support.aliases import extra_alias
 from ventas.legacy import generar_alertas_automaticas
 from ventas.models import Alertas, FacturaProveedor, Lotes, Productos
 
@@ -452,19 +452,6 @@ def test_both_databases_give_the_same_alerts(seeded):
 
 
 # -- errors -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def extra_alias(name: str, settings_dict: dict):
-    """A database alias added for one test (the engine reads Django's resolved settings)."""
-    both = {"default": connections.settings["default"], name: dict(settings_dict)}
-    connections.settings[name] = connections.configure_settings(both)[name]
-    try:
-        yield name
-    finally:
-        connections[name].close()
-        del connections[name]
-        del connections.settings[name]
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
