@@ -15,6 +15,23 @@ use _core::ErrorKind;
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
+/// MariaDB tests run one at a time: the global read lock of one backup (or a lock a test holds
+/// on purpose) would change what another test's backup sees.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sets a flag when dropped (also on panic), so helper threads of a scope stop.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 fn require_db() -> bool {
     std::env::var("FORNERIA_OPS_REQUIRE_DB").as_deref() == Ok("1")
 }
@@ -260,6 +277,7 @@ fn opts(threads: usize) -> BackupOptions {
 
 #[test]
 fn mysql_every_case_round_trip_ours_and_stock_client() {
+    let _serial = serial();
     let src = unique("bk_every");
     let Some(cfg) = create_db(&src) else { return };
     load_every_case(&cfg);
@@ -372,6 +390,7 @@ fn mysql_every_case_round_trip_ours_and_stock_client() {
 
 #[test]
 fn mysql_single_thread_and_restore_over_itself() {
+    let _serial = serial();
     let src = unique("bk_single");
     let Some(cfg) = create_db(&src) else { return };
     load_every_case(&cfg);
@@ -559,4 +578,405 @@ fn sqlite_backup_check_restore_verify() {
     assert_eq!(sqlite_dump(&path), after);
     let e = backup::check_backup(&res.file_path, None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Corrupt);
+}
+
+/// A writer moves amounts between accounts (and logs each move in a second table) in
+/// transactions while backups run: every restored copy keeps both invariants.
+#[test]
+fn mysql_consistency_under_load_10_of_10() {
+    let _serial = serial();
+    let src = unique("bk_load");
+    let Some(cfg) = create_db(&src) else { return };
+    run_sql(
+        &cfg,
+        "CREATE TABLE cuentas (id INT PRIMARY KEY, saldo BIGINT NOT NULL) ENGINE=InnoDB;
+         CREATE TABLE movimientos (id INT AUTO_INCREMENT PRIMARY KEY, monto BIGINT NOT NULL, relleno VARCHAR(200)) ENGINE=InnoDB;
+         CREATE TABLE totales (id INT PRIMARY KEY, transferido BIGINT NOT NULL) ENGINE=InnoDB;
+         INSERT INTO cuentas SELECT seq, 1000 FROM seq_1_to_200;
+         INSERT INTO totales VALUES (1, 0);
+         INSERT INTO movimientos (monto, relleno) SELECT 0, REPEAT('r', 150) FROM seq_1_to_30000;",
+    );
+    let stop = AtomicBool::new(false);
+    let commits = AtomicU32::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut c = db::connect(&cfg).unwrap();
+            let mut k: u64 = 7;
+            while !stop.load(Ordering::Relaxed) {
+                k = k
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let (i, j, x) = (k % 200 + 1, (k >> 20) % 200 + 1, (k >> 40) % 50 + 1);
+                c.execute("tx", "START TRANSACTION", &[]).unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE cuentas SET saldo = saldo - {x} WHERE id = {i}"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("INSERT INTO movimientos (monto, relleno) VALUES ({x}, 'm')"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE cuentas SET saldo = saldo + {x} WHERE id = {j}"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE totales SET transferido = transferido + {x} WHERE id = 1"),
+                    &[],
+                )
+                .unwrap();
+                c.execute("tx", "COMMIT", &[]).unwrap();
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let _stop = SetOnDrop(&stop);
+        for run in 0..10 {
+            let cancel = AtomicBool::new(false);
+            let before = commits.load(Ordering::Relaxed);
+            let res = backup::backup(
+                &cfg,
+                dir.path(),
+                &BackupOptions {
+                    name: Some(format!("load{run}")),
+                    ..opts(2)
+                },
+                &Progress::default(),
+                &cancel,
+            )
+            .unwrap();
+            assert_eq!(res.manifest.snapshot.method, "ftwrl_parallel");
+            let target = unique("bk_load_r");
+            backup::restore(
+                &cfg,
+                &res.file_path,
+                &RestoreOptions {
+                    target_database: Some(target.clone()),
+                    threads: Some(2),
+                },
+                &Progress::default(),
+                &cancel,
+            )
+            .unwrap();
+            let t = mysql_cfg(&target).unwrap();
+            let sum = rows(&t, "SELECT SUM(saldo) FROM cuentas");
+            let moved = rows(
+                &t,
+                "SELECT (SELECT SUM(monto) FROM movimientos) - (SELECT transferido FROM totales)",
+            );
+            assert_eq!(
+                sum[0][0].as_deref(),
+                Some("200000"),
+                "run {run}: sum of balances"
+            );
+            assert_eq!(
+                moved[0][0].as_deref(),
+                Some("0"),
+                "run {run}: moves vs total across tables"
+            );
+            drop_db(&target);
+            assert!(
+                commits.load(Ordering::Relaxed) > before || run > 0,
+                "the writer is writing"
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(commits.load(Ordering::Relaxed) > 10);
+    drop_db(&src);
+}
+
+/// Another session holds a write lock: the global lock times out, the dump falls back to one
+/// connection, says so, and marks the MyISAM/Aria tables as not snapshot-consistent.
+#[test]
+fn mysql_lock_timeout_falls_back_to_one_connection() {
+    let _serial = serial();
+    let src = unique("bk_fallback");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let expected = checksums(&cfg, &src);
+    // A write lock in another database: it holds off the global lock, not the dump's reads.
+    let side = unique("bk_fallback_side");
+    let side_cfg = create_db(&side).unwrap();
+    run_sql(&side_cfg, "CREATE TABLE locked (id INT) ENGINE=InnoDB");
+    let mut holder = db::connect(&side_cfg).unwrap();
+    holder
+        .execute("lock", "LOCK TABLES locked WRITE", &[])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            lock_wait_seconds: 1.0,
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    );
+    holder.execute("unlock", "UNLOCK TABLES", &[]).unwrap();
+    let res = res.unwrap();
+    let m = &res.manifest;
+    assert_eq!(m.snapshot.method, "single_connection");
+    assert!(
+        m.consistency_notes
+            .iter()
+            .any(|n| n.contains("global read lock not obtained")),
+        "{:?}",
+        m.consistency_notes
+    );
+    for t in &m.tables {
+        let nontx = t.engine == "MyISAM" || t.engine == "Aria";
+        assert_eq!(t.consistent, !nontx, "{t:?}");
+        if nontx {
+            assert!(
+                m.consistency_notes.iter().any(|n| n.contains(&t.name)),
+                "no note for {}",
+                t.name
+            );
+        }
+    }
+    let target = unique("bk_fallback_r");
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(target.clone()),
+            threads: None,
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(checksums(&mysql_cfg(&target).unwrap(), &target), expected);
+    drop_db(&target);
+    drop_db(&side);
+    drop_db(&src);
+}
+
+fn big_db(prefix: &str, rows_n: u32) -> Option<(String, DbConfig)> {
+    let name = unique(prefix);
+    let cfg = create_db(&name)?;
+    run_sql(
+        &cfg,
+        &format!(
+            "CREATE TABLE big (id INT PRIMARY KEY, r VARBINARY(600)) ENGINE=InnoDB;
+             INSERT INTO big SELECT seq, RANDOM_BYTES(512) FROM seq_1_to_{rows_n};"
+        ),
+    );
+    Some((name, cfg))
+}
+
+#[test]
+fn mysql_cancel_leaves_nothing() {
+    let _serial = serial();
+    let Some((name, cfg)) = big_db("bk_cancel", 20000) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.rows.load(Ordering::Relaxed) == 0 && !done.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            cancel.store(true, Ordering::SeqCst);
+        });
+        let _done = SetOnDrop(&done);
+        backup::backup(&cfg, dir.path(), &opts(2), &progress, &cancel).unwrap_err()
+    });
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file at all"
+    );
+    // Restore cancelled before it starts: nothing created.
+    let ok = backup::backup(
+        &cfg,
+        dir.path(),
+        &opts(2),
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let target = unique("bk_cancel_r");
+    let e = backup::restore(
+        &cfg,
+        &ok.file_path,
+        &RestoreOptions {
+            target_database: Some(target.clone()),
+            threads: None,
+        },
+        &Progress::default(),
+        &AtomicBool::new(true),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    drop_db(&target);
+    drop_db(&name);
+}
+
+/// Mounts a tmpfs (root only; skipped elsewhere).
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, opts: &str) -> Option<Mount> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs (not root?)");
+            return None;
+        }
+        Some(Mount(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn mysql_disk_full_and_unwritable_dir() {
+    let _serial = serial();
+    let Some((name, cfg)) = big_db("bk_full", 12000) else {
+        return;
+    };
+    let base = tempfile::tempdir().unwrap();
+    let full = base.path().join("small");
+    std::fs::create_dir(&full).unwrap();
+    let Some(_m) = Mount::tmpfs(&full, "size=2m") else {
+        return drop_db(&name);
+    };
+    let cancel = AtomicBool::new(false);
+    let e = backup::backup(&cfg, &full, &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DiskFull, "{e}");
+    assert_eq!(
+        std::fs::read_dir(&full).unwrap().count(),
+        0,
+        "nothing left on the full disk"
+    );
+
+    let ro = base.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let Some(_r) = Mount::tmpfs(&ro, "ro,size=1m") else {
+        return drop_db(&name);
+    };
+    let e = backup::backup(&cfg, &ro, &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io), "{e:?}");
+    assert!(e.to_string().contains(&ro.display().to_string()), "{e}");
+    let e = backup::backup(
+        &cfg,
+        &base.path().join("missing"),
+        &opts(2),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    drop_db(&name);
+}
+
+#[test]
+fn mysql_bad_credentials_and_unknown_database() {
+    let _serial = serial();
+    let Some(mut settings) = mysql_settings("mysql") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let secret = "s3cr3t-Wr0ng-pässword";
+    settings.password = Secret::new(secret);
+    let cfg = DbConfig::from_django(&settings).unwrap();
+    let e = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(!e.to_string().contains(secret) && !format!("{e:?}").contains(secret));
+    let cfg = mysql_cfg("no_such_database_here").unwrap();
+    let e = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownDatabase, "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn mysql_corrupt_truncated_tampered_refused_before_touching() {
+    let _serial = serial();
+    let src = unique("bk_corrupt");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap();
+    let good = std::fs::read(&res.file_path).unwrap();
+    let target = unique("bk_corrupt_r");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() * 2 / 3].to_vec()),
+        ("corrupt", {
+            let mut b = good.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0xff;
+            b
+        }),
+        ("tampered", {
+            // A valid gzip file with other content: only the SHA-256 tells.
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut e, b"DROP TABLE t_big;\n").unwrap();
+            e.finish().unwrap()
+        }),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&res.file_path, &bytes).unwrap();
+        let e = backup::restore(
+            &cfg,
+            &res.file_path,
+            &RestoreOptions {
+                target_database: Some(target.clone()),
+                threads: None,
+            },
+            &Progress::default(),
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
+        let exists = rows(
+            &cfg,
+            &format!(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{target}'"
+            ),
+        );
+        assert_eq!(
+            exists[0][0].as_deref(),
+            Some("0"),
+            "{what}: target untouched"
+        );
+        let e = backup::check_backup(&res.file_path, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}");
+    }
+    std::fs::remove_file(&res.manifest_path).unwrap();
+    std::fs::write(&res.file_path, &good).unwrap();
+    let e = backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions::default(),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("manifest"), "{e}");
+    drop_db(&src);
 }
