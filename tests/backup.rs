@@ -980,3 +980,209 @@ fn mysql_corrupt_truncated_tampered_refused_before_touching() {
     assert!(e.to_string().contains("manifest"), "{e}");
     drop_db(&src);
 }
+
+/// Full, changes (updates, inserts, deletes, a table without audit columns, a new table),
+/// differential: full + differential restores the database as of the differential, with our
+/// restore and with the stock client applying both files in order.
+#[test]
+fn mysql_differential_full_plus_diff_equals_source() {
+    let _serial = serial();
+    let src = unique("bk_diff");
+    let Some(cfg) = create_db(&src) else { return };
+    run_sql(
+        &cfg,
+        "CREATE TABLE productos (id INT PRIMARY KEY, nombre VARCHAR(40), precio DECIMAL(10,2),
+           creado DATETIME(6) NOT NULL, modificado DATETIME(6) NULL) ENGINE=InnoDB;
+         CREATE TABLE ventas (id INT AUTO_INCREMENT PRIMARY KEY, producto_id INT, monto DECIMAL(10,2),
+           fecha_creacion DATE) ENGINE=InnoDB;
+         CREATE TABLE config (clave VARCHAR(20) PRIMARY KEY, valor VARCHAR(40)) ENGINE=InnoDB;
+         CREATE TABLE bitacora (id INT PRIMARY KEY, msg VARCHAR(40), created_at DATETIME) ENGINE=MyISAM;
+         INSERT INTO productos SELECT seq, CONCAT('p', seq), seq * 1.5, '2025-01-01' + INTERVAL seq SECOND, NULL FROM seq_1_to_3000;
+         INSERT INTO ventas (producto_id, monto, fecha_creacion) SELECT seq % 3000 + 1, seq, '2025-01-02' FROM seq_1_to_5000;
+         INSERT INTO config VALUES ('a', '1'), ('b', '2');
+         INSERT INTO bitacora VALUES (1, 'x', '2025-01-01 00:00:00');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let full = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            name: Some("f".into()),
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    run_sql(
+        &cfg,
+        "UPDATE productos SET precio = precio + 1, modificado = NOW(6) WHERE id % 10 = 0;
+         INSERT INTO productos VALUES (5001, 'nuevo', 9.99, NOW(6), NULL);
+         DELETE FROM productos WHERE id BETWEEN 100 AND 150;
+         INSERT INTO ventas (producto_id, monto, fecha_creacion) VALUES (1, 1, CURDATE()), (2, 2, CURDATE());
+         DELETE FROM ventas WHERE id < 10;
+         UPDATE config SET valor = '3' WHERE clave = 'a'; DELETE FROM config WHERE clave = 'b';
+         INSERT INTO bitacora VALUES (2, 'y', NOW());
+         CREATE TABLE nueva (id INT PRIMARY KEY, creado DATETIME) ENGINE=InnoDB;
+         INSERT INTO nueva VALUES (1, NOW());",
+    );
+    let diff = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            kind: Kind::Diff,
+            base: Some(full.manifest_path.clone()),
+            name: Some("d".into()),
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    let m = &diff.manifest;
+    assert_eq!(m.kind, "diff");
+    assert_eq!(m.base.as_deref(), Some("f.sql.gz"));
+    assert_eq!(
+        m.base_sha256.as_deref(),
+        Some(full.manifest.sha256.as_str())
+    );
+    let mode = |t: &str| m.table(t).unwrap().mode.clone();
+    assert_eq!(mode("productos"), "changed_rows");
+    assert_eq!(mode("ventas"), "changed_rows");
+    assert_eq!(mode("config"), "whole_table");
+    assert_eq!(mode("nueva"), "whole_table");
+    assert!(
+        m.table("productos").unwrap().rows < 400,
+        "only changed rows: {}",
+        m.table("productos").unwrap().rows
+    );
+    let expected = checksums(&cfg, &src);
+
+    let ours = unique("bk_diff_ours");
+    let rep = backup::restore(
+        &cfg,
+        &diff.file_path,
+        &RestoreOptions {
+            target_database: Some(ours.clone()),
+            threads: Some(2),
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(rep.applied.len(), 2);
+    assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
+
+    let stock = unique("bk_diff_stock");
+    create_db(&stock);
+    stock_restore(&full.file_path, &stock);
+    stock_restore(&diff.file_path, &stock);
+    assert_eq!(checksums(&mysql_cfg(&stock).unwrap(), &stock), expected);
+
+    let v = backup::verify(
+        &cfg,
+        &diff.manifest_path,
+        None,
+        Some(2),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert!(v.ok, "{:?}", v.tables);
+
+    // A differential whose base was replaced is refused.
+    let other = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            name: Some("other".into()),
+            ..opts(1)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    std::fs::rename(&other.file_path, &full.file_path).unwrap();
+    std::fs::rename(&other.manifest_path, &full.manifest_path).unwrap();
+    let e = backup::restore(
+        &cfg,
+        &diff.file_path,
+        &RestoreOptions {
+            target_database: Some(unique("bk_diff_x")),
+            threads: None,
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("base"), "{e}");
+    for d in [&src, &ours, &stock] {
+        drop_db(d);
+    }
+}
+
+/// The shop's real export (MyISAM/Aria tables included): ours and the stock client restore it
+/// with identical CHECKSUM TABLE.
+#[test]
+fn mysql_real_export_round_trip() {
+    let _serial = serial();
+    let export = std::env::var("FORNERIA_PRODUCTION_EXPORT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/work/shared/forneria/forneria_produccion_2025-12.sql"));
+    if !export.exists() {
+        eprintln!("skipping: no production export at {}", export.display());
+        return;
+    }
+    let src = unique("bk_real");
+    let Some(cfg) = create_db(&src) else { return };
+    let out = stock_client(&src)
+        .stdin(std::fs::File::open(&export).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap();
+    assert!(res.manifest.tables.len() >= 5);
+    assert!(res.manifest.tables.iter().all(|t| t.consistent));
+    let expected = checksums(&cfg, &src);
+    let inv = inventory(&cfg, &src);
+    let ours = unique("bk_real_ours");
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(ours.clone()),
+            threads: Some(2),
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
+    assert_eq!(inventory(&mysql_cfg(&ours).unwrap(), &ours), inv);
+    let stock = unique("bk_real_stock");
+    create_db(&stock);
+    stock_restore(&res.file_path, &stock);
+    assert_eq!(checksums(&mysql_cfg(&stock).unwrap(), &stock), expected);
+    assert!(
+        backup::verify(
+            &cfg,
+            &res.file_path,
+            None,
+            None,
+            &Progress::default(),
+            &cancel
+        )
+        .unwrap()
+        .ok
+    );
+    for d in [&src, &ours, &stock] {
+        drop_db(d);
+    }
+}
