@@ -1186,3 +1186,103 @@ fn mysql_real_export_round_trip() {
         drop_db(d);
     }
 }
+
+/// A throwaway server of this test's own (the shared one must survive), killed with SIGKILL
+/// while the dump streams: a clear connection error, no file under a final name, no temp file.
+#[test]
+fn mysql_server_killed_mid_dump() {
+    let _serial = serial();
+    if mysql_settings("mysql").is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("FORNERIA_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let venv = root.join(".venv/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+    let tmp = tempfile::tempdir().unwrap();
+    let envfile = tmp.path().join("env");
+    let script = format!(
+        "env > {0}.tmp && mv {0}.tmp {0} && exec sleep 600",
+        envfile.display()
+    );
+    let mut harness = Command::new(&python)
+        .arg(root.join("tests_py/support/mariadb.py"))
+        .args(["run", "--no-binlog", "--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !envfile.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "second server did not start"
+        );
+        assert!(
+            harness.try_wait().unwrap().is_none(),
+            "harness exited early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let vars: BTreeMap<String, String> = std::fs::read_to_string(&envfile)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.starts_with("FORNERIA_TEST_MYSQL_"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let socket = vars["FORNERIA_TEST_MYSQL_SOCKET"].clone();
+    let pid = std::fs::read_to_string(Path::new(&socket).with_file_name("mysqld.pid")).unwrap();
+    let settings = |db: &str| DjangoDatabase {
+        engine: "django.db.backends.mysql".into(),
+        name: db.into(),
+        user: vars["FORNERIA_TEST_MYSQL_USER"].clone(),
+        password: Secret::new(vars["FORNERIA_TEST_MYSQL_PASSWORD"].clone()),
+        host: socket.clone(),
+        port: String::new(),
+        options: Default::default(),
+    };
+    let admin = DbConfig::from_django(&settings("mysql")).unwrap();
+    run_sql(&admin, "CREATE DATABASE killme");
+    let cfg = DbConfig::from_django(&settings("killme")).unwrap();
+    run_sql(
+        &cfg,
+        "CREATE TABLE big (id INT PRIMARY KEY, r VARBINARY(2000)) ENGINE=InnoDB;
+         INSERT INTO big SELECT seq, RANDOM_BYTES(1024) FROM seq_1_to_60000;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let progress = Progress::default();
+    let cancel = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.rows.load(Ordering::Relaxed) == 0 && !done.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+        });
+        let _done = SetOnDrop(&done);
+        backup::backup(&cfg, dir.path(), &opts(2), &progress, &cancel)
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &harness.id().to_string()])
+        .status();
+    let _ = harness.wait();
+    let err = err.expect_err("the dump must fail when the server dies");
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+    assert!(
+        err.to_string().contains("reading table big") || err.to_string().contains("connection"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no temp file"
+    );
+}

@@ -167,6 +167,11 @@ pub(crate) fn db_err(context: &str, e: mysql::Error) -> Error {
             message: format!("{context}: {de}"),
             code: None,
         },
+        mysql::Error::CodecError(ce) => Error::Connect {
+            target: "the database server".into(),
+            message: format!("{context}: connection lost (server stopped or killed?): {ce}"),
+            code: None,
+        },
         other => Error::Database {
             context: context.to_owned(),
             message: other.to_string(),
@@ -571,6 +576,7 @@ pub(crate) fn scan_table(
     }
     let prefix = format!("{verb} INTO {} ({cols}) VALUES ", q(&table.name));
     let context = format!("reading table {}", table.name);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(conn.raw());
     let mut result = conn
         .raw()
         .query_iter(&sql)
@@ -579,38 +585,50 @@ pub(crate) fn scan_table(
     let mut stmt: Vec<u8> = Vec::with_capacity(limit.min(STMT_TARGET) + 4096);
     let mut tuple: Vec<u8> = Vec::with_capacity(4096);
     let mut rows_in_stmt = 0u64;
-    for row in result.by_ref() {
-        let row = row.map_err(|e| db_err(&context, e))?;
-        tuple.clear();
-        tuple.push(b'(');
-        for (i, fmt) in fmts.iter().enumerate() {
-            if i > 0 {
-                tuple.push(b',');
+    let streamed = (|| -> Result<()> {
+        for row in result.by_ref() {
+            let row = row.map_err(|e| db_err(&context, e))?;
+            tuple.clear();
+            tuple.push(b'(');
+            for (i, fmt) in fmts.iter().enumerate() {
+                if i > 0 {
+                    tuple.push(b',');
+                }
+                push_value(&mut tuple, *fmt, row.as_ref(i).unwrap_or(&Value::NULL));
             }
-            push_value(&mut tuple, *fmt, row.as_ref(i).unwrap_or(&Value::NULL));
-        }
-        tuple.push(b')');
-        sum.add_row(&tuple);
-        if rows_in_stmt > 0 && stmt.len() + tuple.len() + 3 > limit {
-            stmt.extend_from_slice(b";\n");
-            if let Some(p) = progress {
-                p.rows.fetch_add(rows_in_stmt, Ordering::Relaxed);
+            tuple.push(b')');
+            sum.add_row(&tuple);
+            if rows_in_stmt > 0 && stmt.len() + tuple.len() + 3 > limit {
+                stmt.extend_from_slice(b";\n");
+                if let Some(p) = progress {
+                    p.rows.fetch_add(rows_in_stmt, Ordering::Relaxed);
+                }
+                emit(std::mem::replace(
+                    &mut stmt,
+                    Vec::with_capacity(limit.min(STMT_TARGET) + 4096),
+                ))?;
+                check_cancel(cancel, "backup cancelled")?;
+                rows_in_stmt = 0;
             }
-            emit(std::mem::replace(
-                &mut stmt,
-                Vec::with_capacity(limit.min(STMT_TARGET) + 4096),
-            ))?;
-            check_cancel(cancel, "backup cancelled")?;
-            rows_in_stmt = 0;
+            if rows_in_stmt == 0 {
+                stmt.extend_from_slice(prefix.as_bytes());
+            } else {
+                stmt.push(b',');
+            }
+            stmt.extend_from_slice(&tuple);
+            rows_in_stmt += 1;
         }
-        if rows_in_stmt == 0 {
-            stmt.extend_from_slice(prefix.as_bytes());
-        } else {
-            stmt.push(b',');
-        }
-        stmt.extend_from_slice(&tuple);
-        rows_in_stmt += 1;
+        Ok(())
+    })();
+    if let Err(e) = streamed {
+        // Dropping a half-read result would read (and discard) the rest of the table, which
+        // can take minutes after a cancel or a full disk: cut the connection instead. The pool
+        // then sees a broken connection and closes it.
+        shutdown_socket(fd);
+        drop(result);
+        return Err(e);
     }
+    drop(result);
     if rows_in_stmt > 0 {
         stmt.extend_from_slice(b";\n");
         if let Some(p) = progress {
@@ -619,6 +637,18 @@ pub(crate) fn scan_table(
         emit(stmt)?;
     }
     Ok(sum)
+}
+
+/// Shuts down the socket `fd` of a live connection (both directions), so that pending reads
+/// fail at once.
+fn shutdown_socket(fd: std::os::fd::RawFd) {
+    // SAFETY: `fd` belongs to a connection that is alive for the duration of this call; it is
+    // only duplicated here, never closed.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    if let Ok(owned) = borrowed.try_clone_to_owned() {
+        // shutdown(2) works on TCP and unix sockets alike; the duplicate is closed on drop.
+        let _ = std::net::TcpStream::from(owned).shutdown(std::net::Shutdown::Both);
+    }
 }
 
 /// Session settings of a dump connection.
