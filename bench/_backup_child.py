@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+import common  # noqa: F401  (puts tests_py on sys.path)
 from support.mariadb import ThrowawayMariaDB
 
 

@@ -1,7 +1,7 @@
 """backup_database: forneria-ops against ``mariadb-dump | gzip -6`` and ``mydumper -c``.
 
 What runs, on a durable throwaway MariaDB (fsync on commit, as production), filled by the test
-project's seed (``--products`` products, 10 lots each, invoices, alerts):
+project's seed (``--products`` products, ``--lots`` lots each (100), invoices, alerts):
 
 1. Backup, each tool ``--runs`` times, median wall time, largest peak RSS, output size:
    - ``mariadb-dump --single-transaction --quick DB | gzip -6 > f.sql.gz`` (what the manuals do);
@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -43,6 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--big", type=int, default=0)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--lots", type=int, default=100, help="lots per product (100: ~2M rows at 20k)")
     return p.parse_args(argv)
 
 
@@ -52,9 +52,28 @@ def size_of(path: Path) -> int:
     return path.stat().st_size
 
 
+# Runs argv in a fresh process and reports the peak RSS of its largest descendant (each waited-for
+# process folds its own children's peak into its parent's RUSAGE_CHILDREN), so an earlier, bigger
+# child of this process (the server's installer) cannot hide the figure.
+WRAP = (
+    "import resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[1:])\n"
+    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(r.returncode)\n"
+)
+
+
+def run_peak(argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> dict:
+    r = run_measured([sys.executable, "-c", WRAP, *argv], env=env, cwd=cwd)
+    err = r["stderr"].decode(errors="replace")
+    peak = [line for line in err.splitlines() if line.startswith("PEAK_KB ")]
+    r["peak_mb"] = int(peak[-1].split()[1]) / 1024 if peak else None
+    return r
+
+
 def child(server, *args: str, **env: str) -> dict:
     full_env = dict(os.environ, **server.env(), **env)
-    r = run_measured(
+    r = run_peak(
         [sys.executable, str(HERE / "_backup_child.py"), *args], env=full_env, cwd=str(HERE)
     )
     if r["returncode"] != 0:
@@ -66,17 +85,16 @@ def child(server, *args: str, **env: str) -> dict:
 
 
 def shell(cmd: str) -> dict:
-    r = run_measured(["bash", "-o", "pipefail", "-c", cmd])
+    r = run_peak(["bash", "-o", "pipefail", "-c", cmd])
     if r["returncode"] != 0:
         raise SystemExit(f"failed: {cmd}\n{r['stderr'].decode()}")
     return r
 
 
 def one_scale(args: argparse.Namespace, server, products: int, label: str) -> None:
+    from django.db import connections
     from ventas.schema import create_schema
     from ventas.seed import seed
-
-    from django.db import connections
 
     name = f"bench_backup_{products}"
     server.create_database(name, exist_ok=True)
@@ -85,7 +103,7 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
     add_database(name, server.django_settings(name))
     create_schema(name)
     seconds, counts = timed(
-        lambda: seed(name, productos=products, lotes_por_producto=10, hoy=HOY)
+        lambda: seed(name, productos=products, lotes_por_producto=args.lots, hoy=HOY)
     )
     with connections[name].cursor() as cur:
         cur.execute(
@@ -105,7 +123,11 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
     client = f"mariadb --no-defaults --socket={sock} --user=root"
     work = Path(tempfile.mkdtemp(prefix="bench_backup_"))
     try:
-        results: dict[str, list[dict]] = {"mariadb-dump | gzip -6": [], "mydumper -t 2 -c": [], "forneria-ops": []}
+        results: dict[str, list[dict]] = {
+            "mariadb-dump | gzip -6": [],
+            "mydumper -t 2 -c": [],
+            "forneria-ops": [],
+        }
         sizes: dict[str, int] = {}
         for run in range(args.runs):
             f = work / f"dump{run}.sql.gz"
@@ -123,8 +145,12 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
                 results["mydumper -t 2 -c"].append(r)
                 sizes["mydumper -t 2 -c"] = size_of(d)
                 shutil.rmtree(d)
-            ours = child(server, "backup", name, str(work), str(args.threads), BENCH_NAME=f"ours{run}")
-            results["forneria-ops"].append({"seconds": ours["wall"], "peak_mb": ours["peak_mb"], "inner": ours["seconds"]})
+            ours = child(
+                server, "backup", name, str(work), str(args.threads), BENCH_NAME=f"ours{run}"
+            )
+            results["forneria-ops"].append(
+                {"seconds": ours["wall"], "peak_mb": ours["peak_mb"], "inner": ours["seconds"]}
+            )
             sizes["forneria-ops"] = ours["bytes"]
             if run < args.runs - 1:
                 f.unlink()
@@ -150,7 +176,9 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
                 ]
             )
         print(f"   backup, median of {args.runs}:")
-        print_table(["tool", "wall", "peak RSS", "output", "time vs dump|gzip", "size vs dump|gzip"], rows)
+        print_table(
+            ["tool", "wall", "peak RSS", "output", "time vs dump|gzip", "size vs dump|gzip"], rows
+        )
 
         # Restore the same content both ways.
         last = args.runs - 1
@@ -158,7 +186,7 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
         ours_file = work / f"ours{last}.sql.gz"
         restore_rows = []
         stock_times, our_times, our_peaks, stock_peaks = [], [], [], []
-        for run in range(args.runs):
+        for _ in range(args.runs):
             target = f"{name}_r"
             server.drop_database(target)
             server.create_database(target)
@@ -168,14 +196,30 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
                 stock_peaks.append(r["peak_mb"])
             server.drop_database(target)
             server.create_database(target)
-            ours = child(server, "restore", name, str(ours_file), str(args.threads), BENCH_TARGET=target)
+            ours = child(
+                server, "restore", name, str(ours_file), str(args.threads), BENCH_TARGET=target
+            )
             our_times.append(ours["wall"])
             if ours["peak_mb"] is not None:
                 our_peaks.append(ours["peak_mb"])
         server.drop_database(f"{name}_r")
         sb, so = median(stock_times), median(our_times)
-        restore_rows.append(["gunzip | mariadb", fmt_s(sb), f"{max(stock_peaks):.0f} MiB" if stock_peaks else "n/a", "1.00x"])
-        restore_rows.append(["forneria-ops restore", fmt_s(so), f"{max(our_peaks):.0f} MiB" if our_peaks else "n/a", f"{so / sb:.2f}x"])
+        restore_rows.append(
+            [
+                "gunzip | mariadb",
+                fmt_s(sb),
+                f"{max(stock_peaks):.0f} MiB" if stock_peaks else "n/a",
+                "1.00x",
+            ]
+        )
+        restore_rows.append(
+            [
+                "forneria-ops restore",
+                fmt_s(so),
+                f"{max(our_peaks):.0f} MiB" if our_peaks else "n/a",
+                f"{so / sb:.2f}x",
+            ]
+        )
         print(f"   restore into an empty schema, median of {args.runs}:")
         print_table(["tool", "wall", "peak RSS", "time vs gunzip|mariadb"], restore_rows)
     finally:
