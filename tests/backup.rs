@@ -15,6 +15,23 @@ use _core::ErrorKind;
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
+/// MariaDB tests run one at a time: the global read lock of one backup (or a lock a test holds
+/// on purpose) would change what another test's backup sees.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sets a flag when dropped (also on panic), so helper threads of a scope stop.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 fn require_db() -> bool {
     std::env::var("FORNERIA_OPS_REQUIRE_DB").as_deref() == Ok("1")
 }
@@ -260,6 +277,7 @@ fn opts(threads: usize) -> BackupOptions {
 
 #[test]
 fn mysql_every_case_round_trip_ours_and_stock_client() {
+    let _serial = serial();
     let src = unique("bk_every");
     let Some(cfg) = create_db(&src) else { return };
     load_every_case(&cfg);
@@ -372,6 +390,7 @@ fn mysql_every_case_round_trip_ours_and_stock_client() {
 
 #[test]
 fn mysql_single_thread_and_restore_over_itself() {
+    let _serial = serial();
     let src = unique("bk_single");
     let Some(cfg) = create_db(&src) else { return };
     load_every_case(&cfg);
@@ -559,4 +578,711 @@ fn sqlite_backup_check_restore_verify() {
     assert_eq!(sqlite_dump(&path), after);
     let e = backup::check_backup(&res.file_path, None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Corrupt);
+}
+
+/// A writer moves amounts between accounts (and logs each move in a second table) in
+/// transactions while backups run: every restored copy keeps both invariants.
+#[test]
+fn mysql_consistency_under_load_10_of_10() {
+    let _serial = serial();
+    let src = unique("bk_load");
+    let Some(cfg) = create_db(&src) else { return };
+    run_sql(
+        &cfg,
+        "CREATE TABLE cuentas (id INT PRIMARY KEY, saldo BIGINT NOT NULL) ENGINE=InnoDB;
+         CREATE TABLE movimientos (id INT AUTO_INCREMENT PRIMARY KEY, monto BIGINT NOT NULL, relleno VARCHAR(200)) ENGINE=InnoDB;
+         CREATE TABLE totales (id INT PRIMARY KEY, transferido BIGINT NOT NULL) ENGINE=InnoDB;
+         INSERT INTO cuentas SELECT seq, 1000 FROM seq_1_to_200;
+         INSERT INTO totales VALUES (1, 0);
+         INSERT INTO movimientos (monto, relleno) SELECT 0, REPEAT('r', 150) FROM seq_1_to_30000;",
+    );
+    let stop = AtomicBool::new(false);
+    let commits = AtomicU32::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut c = db::connect(&cfg).unwrap();
+            let mut k: u64 = 7;
+            while !stop.load(Ordering::Relaxed) {
+                k = k
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let (i, j, x) = (k % 200 + 1, (k >> 20) % 200 + 1, (k >> 40) % 50 + 1);
+                c.execute("tx", "START TRANSACTION", &[]).unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE cuentas SET saldo = saldo - {x} WHERE id = {i}"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("INSERT INTO movimientos (monto, relleno) VALUES ({x}, 'm')"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE cuentas SET saldo = saldo + {x} WHERE id = {j}"),
+                    &[],
+                )
+                .unwrap();
+                c.execute(
+                    "tx",
+                    &format!("UPDATE totales SET transferido = transferido + {x} WHERE id = 1"),
+                    &[],
+                )
+                .unwrap();
+                c.execute("tx", "COMMIT", &[]).unwrap();
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let _stop = SetOnDrop(&stop);
+        for run in 0..10 {
+            let cancel = AtomicBool::new(false);
+            let before = commits.load(Ordering::Relaxed);
+            let res = backup::backup(
+                &cfg,
+                dir.path(),
+                &BackupOptions {
+                    name: Some(format!("load{run}")),
+                    ..opts(2)
+                },
+                &Progress::default(),
+                &cancel,
+            )
+            .unwrap();
+            assert_eq!(res.manifest.snapshot.method, "ftwrl_parallel");
+            let target = unique("bk_load_r");
+            backup::restore(
+                &cfg,
+                &res.file_path,
+                &RestoreOptions {
+                    target_database: Some(target.clone()),
+                    threads: Some(2),
+                },
+                &Progress::default(),
+                &cancel,
+            )
+            .unwrap();
+            let t = mysql_cfg(&target).unwrap();
+            let sum = rows(&t, "SELECT SUM(saldo) FROM cuentas");
+            let moved = rows(
+                &t,
+                "SELECT (SELECT SUM(monto) FROM movimientos) - (SELECT transferido FROM totales)",
+            );
+            assert_eq!(
+                sum[0][0].as_deref(),
+                Some("200000"),
+                "run {run}: sum of balances"
+            );
+            assert_eq!(
+                moved[0][0].as_deref(),
+                Some("0"),
+                "run {run}: moves vs total across tables"
+            );
+            drop_db(&target);
+            assert!(
+                commits.load(Ordering::Relaxed) > before || run > 0,
+                "the writer is writing"
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(commits.load(Ordering::Relaxed) > 10);
+    drop_db(&src);
+}
+
+/// Another session holds a write lock: the global lock times out, the dump falls back to one
+/// connection, says so, and marks the MyISAM/Aria tables as not snapshot-consistent.
+#[test]
+fn mysql_lock_timeout_falls_back_to_one_connection() {
+    let _serial = serial();
+    let src = unique("bk_fallback");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let expected = checksums(&cfg, &src);
+    // A write lock in another database: it holds off the global lock, not the dump's reads.
+    let side = unique("bk_fallback_side");
+    let side_cfg = create_db(&side).unwrap();
+    run_sql(&side_cfg, "CREATE TABLE locked (id INT) ENGINE=InnoDB");
+    let mut holder = db::connect(&side_cfg).unwrap();
+    holder
+        .execute("lock", "LOCK TABLES locked WRITE", &[])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            lock_wait_seconds: 1.0,
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    );
+    holder.execute("unlock", "UNLOCK TABLES", &[]).unwrap();
+    let res = res.unwrap();
+    let m = &res.manifest;
+    assert_eq!(m.snapshot.method, "single_connection");
+    assert!(
+        m.consistency_notes
+            .iter()
+            .any(|n| n.contains("global read lock not obtained")),
+        "{:?}",
+        m.consistency_notes
+    );
+    for t in &m.tables {
+        let nontx = t.engine == "MyISAM" || t.engine == "Aria";
+        assert_eq!(t.consistent, !nontx, "{t:?}");
+        if nontx {
+            assert!(
+                m.consistency_notes.iter().any(|n| n.contains(&t.name)),
+                "no note for {}",
+                t.name
+            );
+        }
+    }
+    let target = unique("bk_fallback_r");
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(target.clone()),
+            threads: None,
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(checksums(&mysql_cfg(&target).unwrap(), &target), expected);
+    drop_db(&target);
+    drop_db(&side);
+    drop_db(&src);
+}
+
+fn big_db(prefix: &str, rows_n: u32) -> Option<(String, DbConfig)> {
+    let name = unique(prefix);
+    let cfg = create_db(&name)?;
+    run_sql(
+        &cfg,
+        &format!(
+            "CREATE TABLE big (id INT PRIMARY KEY, r VARBINARY(600)) ENGINE=InnoDB;
+             INSERT INTO big SELECT seq, RANDOM_BYTES(512) FROM seq_1_to_{rows_n};"
+        ),
+    );
+    Some((name, cfg))
+}
+
+#[test]
+fn mysql_cancel_leaves_nothing() {
+    let _serial = serial();
+    let Some((name, cfg)) = big_db("bk_cancel", 20000) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.rows.load(Ordering::Relaxed) == 0 && !done.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            cancel.store(true, Ordering::SeqCst);
+        });
+        let _done = SetOnDrop(&done);
+        backup::backup(&cfg, dir.path(), &opts(2), &progress, &cancel).unwrap_err()
+    });
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file at all"
+    );
+    // Restore cancelled before it starts: nothing created.
+    let ok = backup::backup(
+        &cfg,
+        dir.path(),
+        &opts(2),
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let target = unique("bk_cancel_r");
+    let e = backup::restore(
+        &cfg,
+        &ok.file_path,
+        &RestoreOptions {
+            target_database: Some(target.clone()),
+            threads: None,
+        },
+        &Progress::default(),
+        &AtomicBool::new(true),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    drop_db(&target);
+    drop_db(&name);
+}
+
+/// Mounts a tmpfs (root only; skipped elsewhere).
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, opts: &str) -> Option<Mount> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs (not root?)");
+            return None;
+        }
+        Some(Mount(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn mysql_disk_full_and_unwritable_dir() {
+    let _serial = serial();
+    let Some((name, cfg)) = big_db("bk_full", 12000) else {
+        return;
+    };
+    let base = tempfile::tempdir().unwrap();
+    let full = base.path().join("small");
+    std::fs::create_dir(&full).unwrap();
+    let Some(_m) = Mount::tmpfs(&full, "size=2m") else {
+        return drop_db(&name);
+    };
+    let cancel = AtomicBool::new(false);
+    let e = backup::backup(&cfg, &full, &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DiskFull, "{e}");
+    assert_eq!(
+        std::fs::read_dir(&full).unwrap().count(),
+        0,
+        "nothing left on the full disk"
+    );
+
+    let ro = base.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let Some(_r) = Mount::tmpfs(&ro, "ro,size=1m") else {
+        return drop_db(&name);
+    };
+    let e = backup::backup(&cfg, &ro, &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io), "{e:?}");
+    assert!(e.to_string().contains(&ro.display().to_string()), "{e}");
+    let e = backup::backup(
+        &cfg,
+        &base.path().join("missing"),
+        &opts(2),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    drop_db(&name);
+}
+
+#[test]
+fn mysql_bad_credentials_and_unknown_database() {
+    let _serial = serial();
+    let Some(mut settings) = mysql_settings("mysql") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let secret = "s3cr3t-Wr0ng-pässword";
+    settings.password = Secret::new(secret);
+    let cfg = DbConfig::from_django(&settings).unwrap();
+    let e = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(!e.to_string().contains(secret) && !format!("{e:?}").contains(secret));
+    let cfg = mysql_cfg("no_such_database_here").unwrap();
+    let e = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownDatabase, "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn mysql_corrupt_truncated_tampered_refused_before_touching() {
+    let _serial = serial();
+    let src = unique("bk_corrupt");
+    let Some(cfg) = create_db(&src) else { return };
+    load_every_case(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap();
+    let good = std::fs::read(&res.file_path).unwrap();
+    let target = unique("bk_corrupt_r");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() * 2 / 3].to_vec()),
+        ("corrupt", {
+            let mut b = good.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0xff;
+            b
+        }),
+        ("tampered", {
+            // A valid gzip file with other content: only the SHA-256 tells.
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut e, b"DROP TABLE t_big;\n").unwrap();
+            e.finish().unwrap()
+        }),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&res.file_path, &bytes).unwrap();
+        let e = backup::restore(
+            &cfg,
+            &res.file_path,
+            &RestoreOptions {
+                target_database: Some(target.clone()),
+                threads: None,
+            },
+            &Progress::default(),
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
+        let exists = rows(
+            &cfg,
+            &format!(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{target}'"
+            ),
+        );
+        assert_eq!(
+            exists[0][0].as_deref(),
+            Some("0"),
+            "{what}: target untouched"
+        );
+        let e = backup::check_backup(&res.file_path, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}");
+    }
+    std::fs::remove_file(&res.manifest_path).unwrap();
+    std::fs::write(&res.file_path, &good).unwrap();
+    let e = backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions::default(),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("manifest"), "{e}");
+    drop_db(&src);
+}
+
+/// Full, changes (updates, inserts, deletes, a table without audit columns, a new table),
+/// differential: full + differential restores the database as of the differential, with our
+/// restore and with the stock client applying both files in order.
+#[test]
+fn mysql_differential_full_plus_diff_equals_source() {
+    let _serial = serial();
+    let src = unique("bk_diff");
+    let Some(cfg) = create_db(&src) else { return };
+    run_sql(
+        &cfg,
+        "CREATE TABLE productos (id INT PRIMARY KEY, nombre VARCHAR(40), precio DECIMAL(10,2),
+           creado DATETIME(6) NOT NULL, modificado DATETIME(6) NULL) ENGINE=InnoDB;
+         CREATE TABLE ventas (id INT AUTO_INCREMENT PRIMARY KEY, producto_id INT, monto DECIMAL(10,2),
+           fecha_creacion DATE) ENGINE=InnoDB;
+         CREATE TABLE config (clave VARCHAR(20) PRIMARY KEY, valor VARCHAR(40)) ENGINE=InnoDB;
+         CREATE TABLE bitacora (id INT PRIMARY KEY, msg VARCHAR(40), created_at DATETIME) ENGINE=MyISAM;
+         INSERT INTO productos SELECT seq, CONCAT('p', seq), seq * 1.5, '2025-01-01' + INTERVAL seq SECOND, NULL FROM seq_1_to_3000;
+         INSERT INTO ventas (producto_id, monto, fecha_creacion) SELECT seq % 3000 + 1, seq, '2025-01-02' FROM seq_1_to_5000;
+         INSERT INTO config VALUES ('a', '1'), ('b', '2');
+         INSERT INTO bitacora VALUES (1, 'x', '2025-01-01 00:00:00');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let full = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            name: Some("f".into()),
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    run_sql(
+        &cfg,
+        "UPDATE productos SET precio = precio + 1, modificado = NOW(6) WHERE id % 10 = 0;
+         INSERT INTO productos VALUES (5001, 'nuevo', 9.99, NOW(6), NULL);
+         DELETE FROM productos WHERE id BETWEEN 100 AND 150;
+         INSERT INTO ventas (producto_id, monto, fecha_creacion) VALUES (1, 1, CURDATE()), (2, 2, CURDATE());
+         DELETE FROM ventas WHERE id < 10;
+         UPDATE config SET valor = '3' WHERE clave = 'a'; DELETE FROM config WHERE clave = 'b';
+         INSERT INTO bitacora VALUES (2, 'y', NOW());
+         CREATE TABLE nueva (id INT PRIMARY KEY, creado DATETIME) ENGINE=InnoDB;
+         INSERT INTO nueva VALUES (1, NOW());",
+    );
+    let diff = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            kind: Kind::Diff,
+            base: Some(full.manifest_path.clone()),
+            name: Some("d".into()),
+            ..opts(2)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    let m = &diff.manifest;
+    assert_eq!(m.kind, "diff");
+    assert_eq!(m.base.as_deref(), Some("f.sql.gz"));
+    assert_eq!(
+        m.base_sha256.as_deref(),
+        Some(full.manifest.sha256.as_str())
+    );
+    let mode = |t: &str| m.table(t).unwrap().mode.clone();
+    assert_eq!(mode("productos"), "changed_rows");
+    assert_eq!(mode("ventas"), "changed_rows");
+    assert_eq!(mode("config"), "whole_table");
+    assert_eq!(mode("nueva"), "whole_table");
+    assert!(
+        m.table("productos").unwrap().rows < 400,
+        "only changed rows: {}",
+        m.table("productos").unwrap().rows
+    );
+    let expected = checksums(&cfg, &src);
+
+    let ours = unique("bk_diff_ours");
+    let rep = backup::restore(
+        &cfg,
+        &diff.file_path,
+        &RestoreOptions {
+            target_database: Some(ours.clone()),
+            threads: Some(2),
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(rep.applied.len(), 2);
+    assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
+
+    let stock = unique("bk_diff_stock");
+    create_db(&stock);
+    stock_restore(&full.file_path, &stock);
+    stock_restore(&diff.file_path, &stock);
+    assert_eq!(checksums(&mysql_cfg(&stock).unwrap(), &stock), expected);
+
+    let v = backup::verify(
+        &cfg,
+        &diff.manifest_path,
+        None,
+        Some(2),
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert!(v.ok, "{:?}", v.tables);
+
+    // A differential whose base was replaced is refused.
+    let other = backup::backup(
+        &cfg,
+        dir.path(),
+        &BackupOptions {
+            name: Some("other".into()),
+            ..opts(1)
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    std::fs::rename(&other.file_path, &full.file_path).unwrap();
+    std::fs::rename(&other.manifest_path, &full.manifest_path).unwrap();
+    let e = backup::restore(
+        &cfg,
+        &diff.file_path,
+        &RestoreOptions {
+            target_database: Some(unique("bk_diff_x")),
+            threads: None,
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("base"), "{e}");
+    for d in [&src, &ours, &stock] {
+        drop_db(d);
+    }
+}
+
+/// The shop's real export (MyISAM/Aria tables included): ours and the stock client restore it
+/// with identical CHECKSUM TABLE.
+#[test]
+fn mysql_real_export_round_trip() {
+    let _serial = serial();
+    let export = std::env::var("FORNERIA_PRODUCTION_EXPORT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/work/shared/forneria/forneria_produccion_2025-12.sql"));
+    if !export.exists() {
+        eprintln!("skipping: no production export at {}", export.display());
+        return;
+    }
+    let src = unique("bk_real");
+    let Some(cfg) = create_db(&src) else { return };
+    let out = stock_client(&src)
+        .stdin(std::fs::File::open(&export).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = AtomicBool::new(false);
+    let res = backup::backup(&cfg, dir.path(), &opts(2), &Progress::default(), &cancel).unwrap();
+    assert!(res.manifest.tables.len() >= 5);
+    assert!(res.manifest.tables.iter().all(|t| t.consistent));
+    let expected = checksums(&cfg, &src);
+    let inv = inventory(&cfg, &src);
+    let ours = unique("bk_real_ours");
+    backup::restore(
+        &cfg,
+        &res.file_path,
+        &RestoreOptions {
+            target_database: Some(ours.clone()),
+            threads: Some(2),
+        },
+        &Progress::default(),
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
+    assert_eq!(inventory(&mysql_cfg(&ours).unwrap(), &ours), inv);
+    let stock = unique("bk_real_stock");
+    create_db(&stock);
+    stock_restore(&res.file_path, &stock);
+    assert_eq!(checksums(&mysql_cfg(&stock).unwrap(), &stock), expected);
+    assert!(
+        backup::verify(
+            &cfg,
+            &res.file_path,
+            None,
+            None,
+            &Progress::default(),
+            &cancel
+        )
+        .unwrap()
+        .ok
+    );
+    for d in [&src, &ours, &stock] {
+        drop_db(d);
+    }
+}
+
+/// A throwaway server of this test's own (the shared one must survive), killed with SIGKILL
+/// while the dump streams: a clear connection error, no file under a final name, no temp file.
+#[test]
+fn mysql_server_killed_mid_dump() {
+    let _serial = serial();
+    if mysql_settings("mysql").is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("FORNERIA_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let venv = root.join(".venv/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+    let tmp = tempfile::tempdir().unwrap();
+    let envfile = tmp.path().join("env");
+    let script = format!(
+        "env > {0}.tmp && mv {0}.tmp {0} && exec sleep 600",
+        envfile.display()
+    );
+    let mut harness = Command::new(&python)
+        .arg(root.join("tests_py/support/mariadb.py"))
+        .args(["run", "--no-binlog", "--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !envfile.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "second server did not start"
+        );
+        assert!(
+            harness.try_wait().unwrap().is_none(),
+            "harness exited early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let vars: BTreeMap<String, String> = std::fs::read_to_string(&envfile)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.starts_with("FORNERIA_TEST_MYSQL_"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let socket = vars["FORNERIA_TEST_MYSQL_SOCKET"].clone();
+    let pid = std::fs::read_to_string(Path::new(&socket).with_file_name("mysqld.pid")).unwrap();
+    let settings = |db: &str| DjangoDatabase {
+        engine: "django.db.backends.mysql".into(),
+        name: db.into(),
+        user: vars["FORNERIA_TEST_MYSQL_USER"].clone(),
+        password: Secret::new(vars["FORNERIA_TEST_MYSQL_PASSWORD"].clone()),
+        host: socket.clone(),
+        port: String::new(),
+        options: Default::default(),
+    };
+    let admin = DbConfig::from_django(&settings("mysql")).unwrap();
+    run_sql(&admin, "CREATE DATABASE killme");
+    let cfg = DbConfig::from_django(&settings("killme")).unwrap();
+    run_sql(
+        &cfg,
+        "CREATE TABLE big (id INT PRIMARY KEY, r VARBINARY(2000)) ENGINE=InnoDB;
+         INSERT INTO big SELECT seq, RANDOM_BYTES(1024) FROM seq_1_to_60000;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let progress = Progress::default();
+    let cancel = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.rows.load(Ordering::Relaxed) == 0 && !done.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+        });
+        let _done = SetOnDrop(&done);
+        backup::backup(&cfg, dir.path(), &opts(2), &progress, &cancel)
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &harness.id().to_string()])
+        .status();
+    let _ = harness.wait();
+    let err = err.expect_err("the dump must fail when the server dies");
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+    assert!(
+        err.to_string().contains("reading table big") || err.to_string().contains("connection"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no temp file"
+    );
 }

@@ -240,10 +240,14 @@ pub(crate) fn check_cancel(cancel: &AtomicBool, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Most reader/writer connections (and compression threads) one run uses.
+pub const MAX_THREADS: usize = 8;
+
 pub(crate) fn threads_or_default(threads: Option<usize>) -> Result<usize> {
     match threads {
         Some(0) => Err(Error::Config("threads must be at least 1".into())),
-        Some(n) => Ok(n),
+        // The connection pool holds 16 connections per settings; a run uses threads + 2.
+        Some(n) => Ok(n.min(MAX_THREADS)),
         None => Ok(std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)

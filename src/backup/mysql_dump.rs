@@ -167,6 +167,11 @@ pub(crate) fn db_err(context: &str, e: mysql::Error) -> Error {
             message: format!("{context}: {de}"),
             code: None,
         },
+        mysql::Error::CodecError(ce) => Error::Connect {
+            target: "the database server".into(),
+            message: format!("{context}: connection lost (server stopped or killed?): {ce}"),
+            code: None,
+        },
         other => Error::Database {
             context: context.to_owned(),
             message: other.to_string(),
@@ -185,6 +190,8 @@ pub(crate) struct TableInfo {
     pub data_length: u64,
     /// Columns written as values (generated columns are left out: the server computes them).
     pub columns: Vec<String>,
+    /// Primary key columns, in key order (empty: no primary key).
+    pub pk: Vec<String>,
     pub create_sql: String,
 }
 
@@ -292,6 +299,20 @@ pub(crate) fn read_schema(conn: &mut MysqlConn, db: &str) -> Result<Schema> {
             entry.push(format!("\u{0}{col}"));
         }
     }
+    let mut pks: HashMap<String, Vec<String>> = HashMap::new();
+    for row in query_rows(
+        conn,
+        "listing primary keys",
+        &format!(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+             WHERE TABLE_SCHEMA = {lit} AND CONSTRAINT_NAME = 'PRIMARY' \
+             ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ),
+    )? {
+        pks.entry(text_of(&row, 0).unwrap_or_default())
+            .or_default()
+            .push(text_of(&row, 1).unwrap_or_default());
+    }
     let tables = query_rows(
         conn,
         "listing tables",
@@ -336,6 +357,7 @@ pub(crate) fn read_schema(conn: &mut MysqlConn, db: &str) -> Result<Schema> {
             })?;
             schema.tables.push(TableInfo {
                 transactional: is_transactional(&engine),
+                pk: pks.remove(&name).unwrap_or_default(),
                 name,
                 engine,
                 data_length,
@@ -554,6 +576,7 @@ pub(crate) fn scan_table(
     }
     let prefix = format!("{verb} INTO {} ({cols}) VALUES ", q(&table.name));
     let context = format!("reading table {}", table.name);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(conn.raw());
     let mut result = conn
         .raw()
         .query_iter(&sql)
@@ -562,38 +585,50 @@ pub(crate) fn scan_table(
     let mut stmt: Vec<u8> = Vec::with_capacity(limit.min(STMT_TARGET) + 4096);
     let mut tuple: Vec<u8> = Vec::with_capacity(4096);
     let mut rows_in_stmt = 0u64;
-    for row in result.by_ref() {
-        let row = row.map_err(|e| db_err(&context, e))?;
-        tuple.clear();
-        tuple.push(b'(');
-        for (i, fmt) in fmts.iter().enumerate() {
-            if i > 0 {
-                tuple.push(b',');
+    let streamed = (|| -> Result<()> {
+        for row in result.by_ref() {
+            let row = row.map_err(|e| db_err(&context, e))?;
+            tuple.clear();
+            tuple.push(b'(');
+            for (i, fmt) in fmts.iter().enumerate() {
+                if i > 0 {
+                    tuple.push(b',');
+                }
+                push_value(&mut tuple, *fmt, row.as_ref(i).unwrap_or(&Value::NULL));
             }
-            push_value(&mut tuple, *fmt, row.as_ref(i).unwrap_or(&Value::NULL));
-        }
-        tuple.push(b')');
-        sum.add_row(&tuple);
-        if rows_in_stmt > 0 && stmt.len() + tuple.len() + 3 > limit {
-            stmt.extend_from_slice(b";\n");
-            if let Some(p) = progress {
-                p.rows.fetch_add(rows_in_stmt, Ordering::Relaxed);
+            tuple.push(b')');
+            sum.add_row(&tuple);
+            if rows_in_stmt > 0 && stmt.len() + tuple.len() + 3 > limit {
+                stmt.extend_from_slice(b";\n");
+                if let Some(p) = progress {
+                    p.rows.fetch_add(rows_in_stmt, Ordering::Relaxed);
+                }
+                emit(std::mem::replace(
+                    &mut stmt,
+                    Vec::with_capacity(limit.min(STMT_TARGET) + 4096),
+                ))?;
+                check_cancel(cancel, "backup cancelled")?;
+                rows_in_stmt = 0;
             }
-            emit(std::mem::replace(
-                &mut stmt,
-                Vec::with_capacity(limit.min(STMT_TARGET) + 4096),
-            ))?;
-            check_cancel(cancel, "backup cancelled")?;
-            rows_in_stmt = 0;
+            if rows_in_stmt == 0 {
+                stmt.extend_from_slice(prefix.as_bytes());
+            } else {
+                stmt.push(b',');
+            }
+            stmt.extend_from_slice(&tuple);
+            rows_in_stmt += 1;
         }
-        if rows_in_stmt == 0 {
-            stmt.extend_from_slice(prefix.as_bytes());
-        } else {
-            stmt.push(b',');
-        }
-        stmt.extend_from_slice(&tuple);
-        rows_in_stmt += 1;
+        Ok(())
+    })();
+    if let Err(e) = streamed {
+        // Dropping a half-read result would read (and discard) the rest of the table, which
+        // can take minutes after a cancel or a full disk: cut the connection instead. The pool
+        // then sees a broken connection and closes it.
+        shutdown_socket(fd);
+        drop(result);
+        return Err(e);
     }
+    drop(result);
     if rows_in_stmt > 0 {
         stmt.extend_from_slice(b";\n");
         if let Some(p) = progress {
@@ -604,6 +639,18 @@ pub(crate) fn scan_table(
     Ok(sum)
 }
 
+/// Shuts down the socket `fd` of a live connection (both directions), so that pending reads
+/// fail at once.
+fn shutdown_socket(fd: std::os::fd::RawFd) {
+    // SAFETY: `fd` belongs to a connection that is alive for the duration of this call; it is
+    // only duplicated here, never closed.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    if let Ok(owned) = borrowed.try_clone_to_owned() {
+        // shutdown(2) works on TCP and unix sockets alike; the duplicate is closed on drop.
+        let _ = std::net::TcpStream::from(owned).shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Session settings of a dump connection.
 pub(crate) fn setup_session(conn: &mut MysqlConn) -> Result<()> {
     for s in [
@@ -612,6 +659,9 @@ pub(crate) fn setup_session(conn: &mut MysqlConn) -> Result<()> {
         "SET SESSION sql_quote_show_create = 1",
         "SET SESSION net_write_timeout = 3600",
         "SET SESSION net_read_timeout = 3600",
+        // A table locked by someone else (LOCK TABLES, ALTER) fails the dump after 5 minutes
+        // instead of the server's default of a year.
+        "SET SESSION lock_wait_timeout = 300",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
     ] {
         conn.execute("configuring a dump connection", s, &[])?;
@@ -770,15 +820,18 @@ fn run_units(
 fn connect(cfg: &MysqlConfig) -> Result<MysqlConn> {
     let mut c = MysqlConn::connect(cfg)?;
     if let Err(e) = setup_session(&mut c) {
-        c.discard();
+        drop(c);
         return Err(e);
     }
     Ok(c)
 }
 
+/// Gives connections back to the pool, which resets them (`COM_RESET_CONNECTION`: session
+/// variables, locks and transactions are dropped). Not `MysqlConn::discard`: in mysql 28,
+/// `PooledConn::unwrap` never frees the pool slot, so 16 discards would block the pool.
 fn discard_all(conns: Vec<MysqlConn>) {
     for c in conns {
-        c.discard();
+        drop(c);
     }
 }
 
@@ -819,29 +872,23 @@ fn plan_diff(schema: &Schema, opts: &BackupOptions) -> Result<DiffPlan> {
         if audit.is_empty() {
             continue;
         }
+        // Whole table when: new since the base, empty in the base (rows without audit values
+        // would be missed), or no primary key (deleted rows could not be told apart).
         let Some(bt) = bm.table(&t.name) else {
-            continue; // new table: whole
+            continue;
         };
-        let mut conds = Vec::new();
-        let mut complete = true;
-        for a in &audit {
-            match bt.audit_max.get(a.as_str()) {
-                Some(v) => conds.push(format!("{} >= {}", q(a), sql_str(v))),
-                None => {
-                    // The base had no value for this column: every non-null value is new.
-                    if bt.rows > 0
-                        && !bt.audit_max.contains_key(a.as_str())
-                        && bt.audit_max.is_empty()
-                    {
-                        complete = false;
-                    }
-                    conds.push(format!("{} IS NOT NULL", q(a)));
-                }
-            }
+        if bt.rows == 0 || t.pk.is_empty() {
+            continue;
         }
-        if complete {
-            wheres.insert(i, format!("({})", conds.join(" OR ")));
-        }
+        let conds: Vec<String> = audit
+            .iter()
+            .map(|a| match bt.audit_max.get(a.as_str()) {
+                Some(v) => format!("{} >= {}", q(a), sql_str(v)),
+                // No value in the base: any value now is new.
+                None => format!("{} IS NOT NULL", q(a)),
+            })
+            .collect();
+        wheres.insert(i, format!("({})", conds.join(" OR ")));
     }
     Ok(DiffPlan {
         wheres,
@@ -897,28 +944,17 @@ fn key_delete_sql(
     cancel: &AtomicBool,
     tx: &SyncSender<Vec<u8>>,
 ) -> Result<bool> {
-    let rows = query_rows(
-        conn,
-        "reading primary keys",
-        &format!(
-            "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_NAME = {} AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
-            sql_str(&t.name)
-        ),
-    )?;
-    let pk: Vec<String> = rows.iter().filter_map(|r| text_of(r, 0)).collect();
+    let pk = t.pk.clone();
     if pk.is_empty() {
         return Ok(false);
     }
-    let keys_table = format!("__forneria_keys_{}", t.name);
-    let kq = q(&keys_table);
+    // One name for every table (they are done one after the other), short enough for any
+    // table name.
+    let kq = q("__forneria_keys");
     let kt = TableInfo {
-        name: t.name.clone(),
-        engine: t.engine.clone(),
-        transactional: t.transactional,
-        data_length: 0,
         columns: pk.clone(),
         create_sql: String::new(),
+        ..t.clone()
     };
     let mut head = format!(
         "DROP TABLE IF EXISTS {kq};\nCREATE TABLE {kq} ENGINE=InnoDB AS SELECT {} FROM {} WHERE 1=0;\n",
@@ -1008,7 +1044,7 @@ pub fn backup(
         progress, cancel,
     );
     // The main connection may hold the global lock or session state: never give it back.
-    main.discard();
+    drop(main);
     result
 }
 

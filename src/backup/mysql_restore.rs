@@ -45,7 +45,7 @@ fn create_database(cfg: &MysqlConfig, db: &str) -> Result<()> {
         ),
         &[],
     );
-    admin.discard();
+    drop(admin);
     r.map(|_| ())
 }
 
@@ -56,7 +56,7 @@ fn drop_database(cfg: &MysqlConfig, db: &str) -> Result<()> {
         &format!("DROP DATABASE IF EXISTS {}", q(db)),
         &[],
     );
-    admin.discard();
+    drop(admin);
     r.map(|_| ())
 }
 
@@ -64,7 +64,7 @@ fn restore_conn(cfg: &MysqlConfig) -> Result<MysqlConn> {
     let mut c = MysqlConn::connect(cfg)?;
     for s in HEADER_SETS {
         if let Err(e) = c.execute("configuring a restore connection", s, &[]) {
-            c.discard();
+            drop(c);
             return Err(e);
         }
     }
@@ -127,9 +127,9 @@ fn apply_chain(
         match restore_conn(tcfg) {
             Ok(c) => workers.push(c),
             Err(e) => {
-                main.discard();
+                drop(main);
                 for w in workers {
-                    w.discard();
+                    drop(w);
                 }
                 return Err(e);
             }
@@ -156,9 +156,9 @@ fn apply_chain(
             }
         }
     }
-    main.discard();
+    drop(main);
     for w in workers {
-        w.discard();
+        drop(w);
     }
     result.map(|_| statements)
 }
@@ -384,7 +384,7 @@ pub fn table_checksums(cfg: &MysqlConfig, cancel: &AtomicBool) -> Result<Vec<(St
         }
         Ok(out)
     })();
-    conn.discard();
+    drop(conn);
     r
 }
 
