@@ -21,15 +21,14 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
 
-from forneria_ops import _core, conf
+from forneria_ops import _core, conf, interrupts
 
 logger = logging.getLogger("forneria_ops.backups")
 
@@ -293,41 +292,8 @@ def delete_backup(backup: Backup) -> None:
     backup.file.unlink(missing_ok=True)
 
 
-class Interrupted(Exception):
-    """The command got SIGTERM or SIGINT; the engine stopped and removed its temp files."""
-
-    def __init__(self, signum: int):
-        import signal
-
-        self.signum = signum
-        self.exit_code = 128 + signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; no backup was written")
-
-
-@contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM and SIGINT into :class:`Interrupted` while the engine works.
-
-    The engine call runs under ``run_interruptible``: Python handlers run every 100 ms, and the
-    exception they raise cancels the engine, which cleans up before the exception reaches the
-    command. Only possible from the main thread (elsewhere the handlers stay as they are).
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+Interrupted = interrupts.Interrupted
+stop_on_signals = interrupts.raise_on_signals
 
 
 class BackupJob:

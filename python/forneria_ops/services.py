@@ -166,7 +166,7 @@ def recorded(job: str, using: str = "default") -> Iterator[dict[str, Any]]:
     note: dict[str, Any] = {}
     try:
         yield note
-    except Exception as exc:
+    except BaseException as exc:  # SIGTERM/Ctrl-C (Interrupted, KeyboardInterrupt) included
         if not note.get("skip"):
             _save_run(job, using, started, t0, error=str(exc) or type(exc).__name__)
         raise

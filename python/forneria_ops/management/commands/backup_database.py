@@ -119,14 +119,17 @@ class Command(OpsCommand):
         if not json and verbosity >= 1 and self.stdout.isatty():
             progress = self.progress_line
         try:
-            with backups.stop_on_sigterm():
+            with backups.stop_on_signals():
                 result = job.run(progress=progress)
         except (ForneriaOpsError, backups.Interrupted) as exc:
             self.clear_progress(progress)
             if options["notify"]:
                 self.notify(job.failure_mail(exc))
-            code = exc.exit_code if isinstance(exc, backups.Interrupted) else 1
-            raise CommandError(f"backup failed: {exc}", returncode=code) from exc
+            if isinstance(exc, backups.Interrupted):
+                raise CommandError(
+                    f"backup {exc}; no backup was written", returncode=exc.exit_code
+                ) from exc
+            raise CommandError(f"backup failed: {exc}") from exc
         self.clear_progress(progress)
         if options["notify"]:
             self.notify(job.success_mail(result))

@@ -7,7 +7,6 @@ import fcntl
 import io
 import json as jsonlib
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import CommandError
 from django.db import connections
 
-from forneria_ops import services
+from forneria_ops import interrupts, services
 from forneria_ops.logs import human
 from forneria_ops.management.base import OpsCommand
 
@@ -76,33 +75,12 @@ def plan_lock(alias: str):
         yield True
 
 
-class PlanInterrupted(BaseException):
-    """SIGTERM or SIGINT during the plan: the running step stops, the next ones don't start.
-
-    A BaseException, like KeyboardInterrupt, so that no step's error handling swallows it."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+class PlanInterrupted(interrupts.Interrupted):
+    """SIGTERM or SIGINT during the plan: the running step stops, the next ones don't start."""
 
 
-@contextlib.contextmanager
 def stop_on_signals():
-    """SIGTERM and SIGINT raise :class:`PlanInterrupted` in the main thread while the plan runs
-    (engine calls check for signals every 100 ms and clean up before it propagates)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise PlanInterrupted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return interrupts.raise_on_signals(PlanInterrupted)
 
 
 def _option_dests(command) -> set[str]:

@@ -67,7 +67,7 @@ class Command(OpsCommand):
         if not json and verbosity >= 1 and self.stdout.isatty():
             progress = self.progress_line
         try:
-            with backups.stop_on_sigterm():
+            with backups.stop_on_signals():
                 report = _core.restore(
                     settings,
                     str(path),
@@ -77,8 +77,7 @@ class Command(OpsCommand):
                 )
         except backups.Interrupted as exc:
             raise CommandError(
-                f"restore interrupted ({exc.signum}): the target database may be partly "
-                "restored; run the restore again",
+                f"restore {exc}: the target database may be partly restored; run the restore again",
                 returncode=exc.exit_code,
             ) from exc
         except ForneriaOpsError as exc:
