@@ -9,10 +9,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use flate2::read::MultiGzDecoder;
-use flate2::{Compress, Compression, Crc};
+use flate2::{Compression, Crc};
 use sha2::{Digest, Sha256};
 
-use super::writer::{encode_member, tests_support::PANIC_BLOCK};
+use super::writer::{tests_support::PANIC_BLOCK, BlockEncoder};
 use super::*;
 
 const BLOCK: usize = 64 * 1024;
@@ -229,6 +229,8 @@ fn levels_0_and_9() {
     let data = sql_text(3 * BLOCK + 5);
     let stored = compress_bytes(&data, BLOCK, 0);
     assert!(stored.len() > data.len(), "level 0 stores");
+    // The first deflate block of the first member: BTYPE 00 (stored), as zlib's level 0.
+    assert_eq!(stored[10] & 0b110, 0, "level 0 writes stored blocks");
     assert_eq!(multi_gz_decode(&stored), data);
     let best = compress_bytes(&data, BLOCK, 9);
     assert!(best.len() < data.len() / 2);
@@ -464,8 +466,8 @@ fn multi_member_file(dir: &Path) -> (PathBuf, Vec<u8>, Vec<usize>) {
     let mut ends = Vec::new();
     for chunk in data.chunks(BLOCK) {
         let mut member = Vec::new();
-        let mut enc = Compress::new(Compression::new(6), false);
-        encode_member(chunk, &mut member, &mut enc, Compression::new(6)).unwrap();
+        let mut enc = BlockEncoder::new(6).unwrap();
+        enc.encode_member(chunk, &mut member).unwrap();
         gz.extend_from_slice(&member);
         ends.push(gz.len());
     }
@@ -636,13 +638,10 @@ fn reads_gzip_written_by_others() {
 
     // FHCRC, right and wrong.
     let mut member = Vec::new();
-    encode_member(
-        b"hcrc",
-        &mut member,
-        &mut Compress::new(Compression::new(6), false),
-        Compression::new(6),
-    )
-    .unwrap();
+    BlockEncoder::new(6)
+        .unwrap()
+        .encode_member(b"hcrc", &mut member)
+        .unwrap();
     member[3] |= 0x02;
     let mut crc = Crc::new();
     crc.update(&member[..10]);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use libdeflater::{CompressionLvl, Compressor, Crc};
 use sha2::{Digest, Sha256};
 
 use super::{hex, CompressOptions};
@@ -134,15 +134,15 @@ impl Failure {
 struct Job {
     input: Vec<u8>,
     out: Vec<u8>,
-    encoder: Option<Compress>,
-    level: Compression,
+    encoder: Option<BlockEncoder>,
+    level: u32,
 }
 
 /// A compressed block (a complete gzip member in `out`), returning the buffers for reuse.
 struct Done {
     input: Vec<u8>,
     out: Vec<u8>,
-    encoder: Compress,
+    encoder: BlockEncoder,
 }
 
 type JobResult = Result<Done, String>;
@@ -168,7 +168,7 @@ type JobResult = Result<Done, String>;
 pub struct ParallelGzWriter<'c, W: Write> {
     out: Sha256Writer<W>,
     pool: Arc<rayon::ThreadPool>,
-    level: Compression,
+    level: u32,
     block_size: usize,
     /// The block being filled (`len() <= block_size`).
     block: Vec<u8>,
@@ -177,7 +177,7 @@ pub struct ParallelGzWriter<'c, W: Write> {
     max_in_flight: usize,
     spare_inputs: Vec<Vec<u8>>,
     spare_outputs: Vec<Vec<u8>>,
-    spare_encoders: Vec<Compress>,
+    spare_encoders: Vec<BlockEncoder>,
     raw_bytes: u64,
     members: u64,
     cancel: Option<&'c AtomicBool>,
@@ -189,7 +189,7 @@ pub struct ParallelGzWriter<'c, W: Write> {
 impl<W: Write> fmt::Debug for ParallelGzWriter<'_, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParallelGzWriter")
-            .field("level", &self.level.level())
+            .field("level", &self.level)
             .field("threads", &self.pool.current_num_threads())
             .field("block_size", &self.block_size)
             .field("raw_bytes", &self.raw_bytes)
@@ -223,7 +223,7 @@ impl<'c, W: Write> ParallelGzWriter<'c, W> {
         Ok(ParallelGzWriter {
             out: Sha256Writer::new(inner),
             pool: Arc::new(pool),
-            level: Compression::new(opts.level),
+            level: opts.level,
             block_size: opts.block_size,
             block: Vec::with_capacity(opts.block_size),
             in_flight: VecDeque::with_capacity(2 * threads),
@@ -418,8 +418,13 @@ fn run_job(job: Job) -> JobResult {
             encoder,
             level,
         } = job;
-        let mut encoder = encoder.unwrap_or_else(|| Compress::new(level, false));
-        encode_member(&input, &mut out, &mut encoder, level).map_err(|e| e.to_string())?;
+        let mut encoder = match encoder {
+            Some(e) => e,
+            None => BlockEncoder::new(level).map_err(|e| e.to_string())?,
+        };
+        encoder
+            .encode_member(&input, &mut out)
+            .map_err(|e| e.to_string())?;
         Ok(Done {
             input,
             out,
@@ -440,53 +445,75 @@ fn run_job(job: Job) -> JobResult {
 const GZIP_HEADER_LEN: usize = 10;
 const GZIP_TRAILER_LEN: usize = 8;
 
-/// Writes `input` as one complete gzip member into `out` (cleared first).
-///
-/// Raw deflate plus our own header and trailer rather than `GzEncoder`: the deflate output
-/// goes straight into `out` with no intermediate buffer, and the deflate state (≈ 300 KiB of
-/// tables) is reused from block to block via `reset` instead of being allocated each time.
-pub(super) fn encode_member(
-    input: &[u8],
-    out: &mut Vec<u8>,
-    encoder: &mut Compress,
-    level: Compression,
-) -> Result<(), flate2::CompressError> {
-    #[cfg(test)]
-    if input.starts_with(tests_support::PANIC_BLOCK) {
-        panic!("injected test failure");
-    }
-    out.clear();
-    // zlib's deflateBound for the default window and memLevel, plus header and trailer.
-    let n = input.len();
-    out.reserve(n + (n >> 12) + (n >> 14) + (n >> 25) + 64 + GZIP_HEADER_LEN + GZIP_TRAILER_LEN);
-    // XFL: 2 = best compression, 4 = fastest (RFC 1952 §2.3.1). OS 255 = unknown: the content
-    // doesn't depend on the OS, and a fixed value keeps the output reproducible.
-    let xfl = match level.level() {
-        9 => 2,
-        1 => 4,
-        _ => 0,
-    };
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+/// Turns whole blocks into gzip members: a libdeflate compressor (its match-finder tables,
+/// a few hundred KiB, allocated once and reused from block to block) and the level it was
+/// made for.
+pub(super) struct BlockEncoder {
+    level: u32,
+    compressor: Compressor,
+}
 
-    encoder.reset();
-    let mut pos = 0;
-    loop {
-        let before = encoder.total_in();
-        let status = encoder.compress_vec(&input[pos..], out, FlushCompress::Finish)?;
-        pos += (encoder.total_in() - before) as usize;
-        if status == Status::StreamEnd {
-            break;
+impl BlockEncoder {
+    /// An encoder for `level` 0..=9 (libdeflate's level N; 0 stores the data uncompressed).
+    /// Other levels are an `InvalidInput` error; [`CompressOptions::validate`] rejects them
+    /// before this is reached.
+    pub(super) fn new(level: u32) -> io::Result<Self> {
+        let lvl = i32::try_from(level)
+            .ok()
+            .filter(|l| *l <= 9)
+            .and_then(|l| CompressionLvl::new(l).ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("compression level {level} is out of range 0..=9"),
+                )
+            })?;
+        Ok(BlockEncoder {
+            level,
+            compressor: Compressor::new(lvl),
+        })
+    }
+
+    /// Writes `input` as one complete gzip member into `out` (cleared first).
+    ///
+    /// libdeflate's raw deflate plus our own header and trailer rather than its
+    /// `gzip_compress`: the header stays byte-for-byte what it has always been (libdeflate sets
+    /// XFL for levels 0, 8 and 9 differently), so the output of a given (input, level, block
+    /// size) is unchanged by anything but the deflate body.
+    pub(super) fn encode_member(&mut self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        #[cfg(test)]
+        if input.starts_with(tests_support::PANIC_BLOCK) {
+            panic!("injected test failure");
         }
-        // Out of room (only possible if the bound above is wrong): grow and continue.
-        out.reserve(out.capacity().max(64 * 1024));
-    }
+        let n = input.len();
+        // A hard upper bound for any input (libdeflate's own, covering stored blocks), so the
+        // one-shot call below can't run out of room.
+        let bound = self.compressor.deflate_compress_bound(n);
+        out.clear();
+        // Room for the trailer too, so that appending it never reallocates.
+        out.reserve(GZIP_HEADER_LEN + bound + GZIP_TRAILER_LEN);
+        out.resize(GZIP_HEADER_LEN + bound, 0);
+        // XFL: 2 = best compression, 4 = fastest (RFC 1952 §2.3.1). OS 255 = unknown: the
+        // content doesn't depend on the OS, and a fixed value keeps the output reproducible.
+        let xfl = match self.level {
+            9 => 2,
+            1 => 4,
+            _ => 0,
+        };
+        out[..GZIP_HEADER_LEN].copy_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+        let body = self
+            .compressor
+            .deflate_compress(input, &mut out[GZIP_HEADER_LEN..])
+            .map_err(|e| io::Error::other(format!("deflate of a {n}-byte block: {e}")))?;
+        out.truncate(GZIP_HEADER_LEN + body);
 
-    let mut crc = Crc::new();
-    crc.update(input);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    // ISIZE is the length modulo 2^32 (RFC 1952), hence the truncating cast.
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    Ok(())
+        let mut crc = Crc::new();
+        crc.update(input);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        // ISIZE is the length modulo 2^32 (RFC 1952), hence the truncating cast.
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
