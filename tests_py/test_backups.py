@@ -516,3 +516,53 @@ def test_unknown_database_is_a_clear_error(tmp_path, mariadb_server):
             backup("nodb", tmp_path)
     assert list(tmp_path.iterdir()) == []
     assert HistorialBackup.objects.get().estado == "fallido"
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+def test_the_password_appears_in_no_argv_log_line_or_file(seeded, mariadb_server, tmp_path, caplog):
+    """While a backup, a verification and a restore run, every process's command line is read
+    over and over; afterwards the files written, the log records (DEBUG and up, Rust ones
+    included) and the history are searched for the password."""
+    import logging
+    import threading
+
+    from ventas.schema import create_schema
+
+    password = connections["mysql"].settings_dict["PASSWORD"]
+    assert len(password) >= 8  # the harness gives the test user a random password
+    create_schema("mysql")
+    seeded("mysql", productos=300)
+    seen_in_argv: list[str] = []
+    stop = threading.Event()
+
+    def scan_argv():
+        while not stop.is_set():
+            for proc in Path("/proc").iterdir():
+                if not proc.name.isdigit():
+                    continue
+                try:
+                    argv = (proc / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if password.encode() in argv:
+                    seen_in_argv.append(proc.name)
+            time.sleep(0.01)
+
+    scanner = threading.Thread(target=scan_argv)
+    caplog.set_level(logging.DEBUG)
+    scanner.start()
+    try:
+        m = backup_json("mysql", tmp_path, "--verify", "-v", "3")["manifest"]
+        target = "forneria_secret_" + os.urandom(3).hex()
+        restore("mysql", m["file"], f"--target-database={target}")
+        mariadb_server.drop_database(target)
+    finally:
+        stop.set()
+        scanner.join()
+    assert seen_in_argv == []
+    assert password not in caplog.text
+    for path in tmp_path.iterdir():
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        assert password.encode() not in data, path
+    assert password not in json.dumps(HistorialBackup.objects.get().manifiesto)
