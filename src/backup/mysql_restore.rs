@@ -247,6 +247,7 @@ fn apply_file(
         let mut delim = ";".to_owned();
         let mut in_data = false;
         let mut saw_end = false;
+        let mut deferred: Vec<String> = Vec::new();
         let read_err = |e: std::io::Error| -> Error {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 Error::Compress(CompressError::Truncated {
@@ -292,6 +293,16 @@ fn apply_file(
                 let t = text.trim();
                 if t == DATA_END {
                     pool.drain(cancel);
+                    // The secondary keys left out of CREATE TABLE, built now by sorting (much
+                    // faster than maintaining them row by row), tables in parallel.
+                    for alter in deferred.drain(..) {
+                        pool.pending.fetch_add(1, Ordering::SeqCst);
+                        count += 1;
+                        if tx.send(alter).is_err() {
+                            return Ok(false);
+                        }
+                    }
+                    pool.drain(cancel);
                     in_data = false;
                     continue;
                 }
@@ -324,9 +335,11 @@ fn apply_file(
             if t.ends_with(delim.as_str()) {
                 let sql = &t[..t.len() - delim.len()];
                 if !sql.trim().is_empty() {
+                    let (sql, later) = split_secondary_keys(sql);
                     main.raw()
-                        .query_drop(sql)
+                        .query_drop(&sql)
                         .map_err(|e| db_err("restoring the schema", e))?;
+                    deferred.extend(later);
                     count += 1;
                 }
                 stmt.clear();
@@ -348,6 +361,81 @@ fn apply_file(
         }));
     }
     Ok(count)
+}
+
+/// The first backticked identifier in `s`, without its quotes.
+fn first_ident(s: &str) -> Option<String> {
+    let start = s.find('`')? + 1;
+    let mut out = String::new();
+    let mut chars = s[start..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            if chars.peek() == Some(&'`') {
+                chars.next();
+                out.push('`');
+                continue;
+            }
+            return Some(out);
+        }
+        out.push(c);
+    }
+    None
+}
+
+/// Takes the plain secondary keys (`KEY ...`) out of a `CREATE TABLE` as `SHOW CREATE TABLE`
+/// writes it, returning the statement to run now and an `ALTER TABLE ... ADD KEY ...` to run
+/// after the rows are in. Keys whose first column starts a foreign key stay (the constraint
+/// needs them), as do primary, unique, full-text and spatial keys. Anything else is returned
+/// unchanged. The restored table has the same keys; only their order in `SHOW CREATE TABLE`
+/// can differ.
+pub(crate) fn split_secondary_keys(sql: &str) -> (String, Option<String>) {
+    let unchanged = (sql.to_owned(), None);
+    if !sql.starts_with("CREATE TABLE `") || !sql.contains("\n  KEY `") {
+        return unchanged;
+    }
+    let lines: Vec<&str> = sql.split('\n').collect();
+    let Some(close) = lines.iter().position(|l| l.starts_with(')')) else {
+        return unchanged;
+    };
+    if close < 2 {
+        return unchanged;
+    }
+    let body: Vec<&str> = lines[1..close]
+        .iter()
+        .map(|l| l.strip_suffix(',').unwrap_or(l))
+        .collect();
+    let fk_first: Vec<String> = body
+        .iter()
+        .filter_map(|l| l.split_once(" FOREIGN KEY ("))
+        .filter_map(|(_, rest)| first_ident(rest))
+        .collect();
+    let mut keep = Vec::new();
+    let mut later = Vec::new();
+    for l in body {
+        let deferrable = l.starts_with("  KEY `")
+            && l.split_once("` (")
+                .and_then(|(_, cols)| first_ident(cols))
+                .is_some_and(|c| !fk_first.contains(&c));
+        if deferrable {
+            later.push(format!("ADD {}", l.trim()));
+        } else {
+            keep.push(l);
+        }
+    }
+    if later.is_empty() || keep.is_empty() {
+        return unchanged;
+    }
+    let Some(table) = first_ident(lines[0]) else {
+        return unchanged;
+    };
+    let mut now = String::with_capacity(sql.len());
+    now.push_str(lines[0]);
+    now.push('\n');
+    now.push_str(&keep.join(",\n"));
+    now.push('\n');
+    now.push_str(&lines[close..].join("\n"));
+    let alter = format!("ALTER TABLE {} {}", q(&table), later.join(", "));
+    (now, Some(alter))
 }
 
 fn random_suffix() -> String {
@@ -399,9 +487,11 @@ pub fn verify(
 ) -> Result<VerifyReport> {
     let t0 = Instant::now();
     let last = &chain[chain.len() - 1].0;
-    let scratch = scratch
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}__verify_{}", last.database, random_suffix()));
+    let scratch = scratch.map(str::to_owned).unwrap_or_else(|| {
+        // Schema names are at most 64 characters.
+        let head: String = last.database.chars().take(40).collect();
+        format!("{head}__verify_{}", random_suffix())
+    });
     if scratch == cfg.database {
         return Err(Error::Config(
             "the scratch database must not be the database itself".into(),
