@@ -247,7 +247,7 @@ fn apply_file(
         let mut delim = ";".to_owned();
         let mut in_data = false;
         let mut saw_end = false;
-        let mut deferred: Vec<String> = Vec::new();
+        let mut deferred: Vec<Vec<String>> = Vec::new();
         let read_err = |e: std::io::Error| -> Error {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 Error::Compress(CompressError::Truncated {
@@ -295,14 +295,20 @@ fn apply_file(
                     pool.drain(cancel);
                     // The secondary keys left out of CREATE TABLE, built now by sorting (much
                     // faster than maintaining them row by row), tables in parallel.
-                    for alter in deferred.drain(..) {
-                        pool.pending.fetch_add(1, Ordering::SeqCst);
-                        count += 1;
-                        if tx.send(alter).is_err() {
-                            return Ok(false);
+                    // Keys first (tables in parallel), then the foreign keys, which need them.
+                    for step in 0..2 {
+                        for alters in &deferred {
+                            if let Some(alter) = alters.get(step) {
+                                pool.pending.fetch_add(1, Ordering::SeqCst);
+                                count += 1;
+                                if tx.send(alter.clone()).is_err() {
+                                    return Ok(false);
+                                }
+                            }
                         }
+                        pool.drain(cancel);
                     }
-                    pool.drain(cancel);
+                    deferred.clear();
                     in_data = false;
                     continue;
                 }
@@ -339,7 +345,9 @@ fn apply_file(
                     main.raw()
                         .query_drop(&sql)
                         .map_err(|e| db_err("restoring the schema", e))?;
-                    deferred.extend(later);
+                    if !later.is_empty() {
+                        deferred.push(later);
+                    }
                     count += 1;
                 }
                 stmt.clear();
@@ -382,15 +390,18 @@ fn first_ident(s: &str) -> Option<String> {
     None
 }
 
-/// Takes the plain secondary keys (`KEY ...`) out of a `CREATE TABLE` as `SHOW CREATE TABLE`
-/// writes it, returning the statement to run now and an `ALTER TABLE ... ADD KEY ...` to run
-/// after the rows are in. Keys whose first column starts a foreign key stay (the constraint
-/// needs them), as do primary, unique, full-text and spatial keys. Anything else is returned
-/// unchanged. The restored table has the same keys; only their order in `SHOW CREATE TABLE`
-/// can differ.
-pub(crate) fn split_secondary_keys(sql: &str) -> (String, Option<String>) {
-    let unchanged = (sql.to_owned(), None);
-    if !sql.starts_with("CREATE TABLE `") || !sql.contains("\n  KEY `") {
+/// Takes the plain secondary keys (`KEY ...`) and the foreign keys out of a `CREATE TABLE` as
+/// `SHOW CREATE TABLE` writes it, returning the statement to run now and the `ALTER TABLE`s to
+/// run after the rows are in: the keys are then built by sorting (much faster than maintaining
+/// them row by row) and, with `FOREIGN_KEY_CHECKS=0`, the constraints are added in place
+/// without a table copy. Primary, unique, full-text and spatial keys stay. Anything else is
+/// returned unchanged. The restored table has the same keys and constraints; only their order
+/// in `SHOW CREATE TABLE` can differ.
+pub(crate) fn split_secondary_keys(sql: &str) -> (String, Vec<String>) {
+    let unchanged = (sql.to_owned(), Vec::new());
+    if !sql.starts_with("CREATE TABLE `")
+        || !(sql.contains("\n  KEY `") || sql.contains(" FOREIGN KEY ("))
+    {
         return unchanged;
     }
     let lines: Vec<&str> = sql.split('\n').collect();
@@ -404,25 +415,19 @@ pub(crate) fn split_secondary_keys(sql: &str) -> (String, Option<String>) {
         .iter()
         .map(|l| l.strip_suffix(',').unwrap_or(l))
         .collect();
-    let fk_first: Vec<String> = body
-        .iter()
-        .filter_map(|l| l.split_once(" FOREIGN KEY ("))
-        .filter_map(|(_, rest)| first_ident(rest))
-        .collect();
     let mut keep = Vec::new();
-    let mut later = Vec::new();
+    let mut keys = Vec::new();
+    let mut fks = Vec::new();
     for l in body {
-        let deferrable = l.starts_with("  KEY `")
-            && l.split_once("` (")
-                .and_then(|(_, cols)| first_ident(cols))
-                .is_some_and(|c| !fk_first.contains(&c));
-        if deferrable {
-            later.push(format!("ADD {}", l.trim()));
+        if l.starts_with("  KEY `") {
+            keys.push(format!("ADD {}", l.trim()));
+        } else if l.starts_with("  CONSTRAINT `") && l.contains(" FOREIGN KEY (") {
+            fks.push(format!("ADD {}", l.trim()));
         } else {
             keep.push(l);
         }
     }
-    if later.is_empty() || keep.is_empty() {
+    if (keys.is_empty() && fks.is_empty()) || keep.is_empty() {
         return unchanged;
     }
     let Some(table) = first_ident(lines[0]) else {
@@ -434,8 +439,14 @@ pub(crate) fn split_secondary_keys(sql: &str) -> (String, Option<String>) {
     now.push_str(&keep.join(",\n"));
     now.push('\n');
     now.push_str(&lines[close..].join("\n"));
-    let alter = format!("ALTER TABLE {} {}", q(&table), later.join(", "));
-    (now, Some(alter))
+    let mut later = Vec::new();
+    if !keys.is_empty() {
+        later.push(format!("ALTER TABLE {} {}", q(&table), keys.join(", ")));
+    }
+    if !fks.is_empty() {
+        later.push(format!("ALTER TABLE {} {}", q(&table), fks.join(", ")));
+    }
+    (now, later)
 }
 
 fn random_suffix() -> String {
