@@ -190,6 +190,25 @@ impl Pool {
     }
 }
 
+/// Row statements a worker groups into one transaction (one commit, one log flush per group
+/// instead of per statement).
+const TX_STATEMENTS: u64 = 8;
+
+/// Commits the worker's open group; its statements count as done (`pending`) only now, so
+/// the barriers between sections still mean "all rows are in".
+fn commit_group(conn: &mut MysqlConn, pool: &Pool, uncommitted: &mut u64) {
+    if *uncommitted == 0 {
+        return;
+    }
+    if !pool.failed.load(Ordering::SeqCst) {
+        if let Err(e) = conn.raw().query_drop("COMMIT") {
+            pool.fail(db_err("committing restored rows", e));
+        }
+    }
+    pool.pending.fetch_sub(*uncommitted, Ordering::SeqCst);
+    *uncommitted = 0;
+}
+
 fn worker(
     conn: &mut MysqlConn,
     rx: &Mutex<Receiver<String>>,
@@ -197,21 +216,57 @@ fn worker(
     progress: &Progress,
     cancel: &AtomicBool,
 ) {
+    use std::sync::mpsc::TryRecvError;
+    let mut uncommitted = 0u64;
     loop {
-        let msg = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(sql) = msg else { return };
+        // Never wait for the queue's lock with statements uncommitted: the holder may be
+        // blocked on an empty queue while the barrier waits for our commit.
+        let sql = if uncommitted > 0 {
+            let next = match rx.try_lock() {
+                Ok(guard) => guard.try_recv(),
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().try_recv(),
+                Err(std::sync::TryLockError::WouldBlock) => Err(TryRecvError::Empty),
+            };
+            match next {
+                Ok(sql) => sql,
+                Err(TryRecvError::Empty) => {
+                    commit_group(conn, pool, &mut uncommitted);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => {
+                    commit_group(conn, pool, &mut uncommitted);
+                    return;
+                }
+            }
+        } else {
+            match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                Ok(sql) => sql,
+                Err(_) => return,
+            }
+        };
         if !pool.failed.load(Ordering::SeqCst) {
             if cancel.load(Ordering::Relaxed) {
                 pool.fail(Error::Cancelled("restore cancelled".into()));
-            } else if let Err(e) = conn.raw().query_drop(&sql) {
-                pool.fail(db_err("restoring rows", e));
             } else {
-                progress
-                    .bytes_raw
-                    .fetch_add(sql.len() as u64, Ordering::Relaxed);
+                let begin = if uncommitted == 0 {
+                    conn.raw().query_drop("START TRANSACTION")
+                } else {
+                    Ok(())
+                };
+                match begin.and_then(|_| conn.raw().query_drop(&sql)) {
+                    Err(e) => pool.fail(db_err("restoring rows", e)),
+                    Ok(()) => {
+                        progress
+                            .bytes_raw
+                            .fetch_add(sql.len() as u64, Ordering::Relaxed);
+                    }
+                }
             }
         }
-        pool.pending.fetch_sub(1, Ordering::SeqCst);
+        uncommitted += 1;
+        if uncommitted >= TX_STATEMENTS {
+            commit_group(conn, pool, &mut uncommitted);
+        }
     }
 }
 
