@@ -426,8 +426,10 @@ pub fn verify(
 ) -> Result<VerifyReport> {
     progress.set_phase("checking");
     let chain = checked_chain(path, cancel)?;
-    match cfg {
+    let report = match cfg {
         DbConfig::Mysql(m) => mysql_restore::verify(m, &chain, scratch, threads, progress, cancel),
         DbConfig::Sqlite(_) => sqlite::verify(&chain, progress, cancel),
-    }
+    }?;
+    progress.set_phase("done");
+    Ok(report)
 }
