@@ -139,6 +139,8 @@ fn inventory(cfg: &DbConfig, db: &str) -> Vec<String> {
         ("trigger", format!("SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='{db}' ORDER BY 1")),
         ("routine", format!("SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='{db}' ORDER BY 1")),
         ("event", format!("SELECT EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA='{db}' ORDER BY 1")),
+        ("index", format!("SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, INDEX_TYPE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='{db}' ORDER BY 1, 2, 3")),
+        ("foreign key", format!("SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='{db}' ORDER BY 1")),
         ("column", format!("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{db}' ORDER BY TABLE_NAME, ORDINAL_POSITION")),
     ] {
         for r in rows(cfg, &sql) {
@@ -178,7 +180,7 @@ CREATE TABLE t_parent (id INT PRIMARY KEY) ENGINE=InnoDB;
 CREATE TABLE t_child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES t_parent (id)) ENGINE=InnoDB;
 INSERT INTO t_parent VALUES (1), (2);
 INSERT INTO t_child VALUES (10, 1), (20, 2);
-CREATE TABLE t_big (id INT AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(200), amount DECIMAL(12,2)) ENGINE=InnoDB;
+CREATE TABLE t_big (id INT AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(200), amount DECIMAL(12,2), KEY idx_amount (amount), KEY `idx payload` (payload(20), amount)) ENGINE=InnoDB;
 INSERT INTO t_big (payload, amount) SELECT CONCAT(REPEAT('x', seq % 150), ' fila ', seq), seq / 7 FROM seq_1_to_20000;
 CREATE TABLE t_log (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(50)) ENGINE=InnoDB;
 CREATE VIEW v2 AS SELECT id, t FROM v_every WHERE id > 1;
@@ -267,10 +269,12 @@ fn no_temp_files(dir: &Path) {
     );
 }
 
+/// Small chunks, so that every table with some rows is read in key ranges by all connections.
 fn opts(threads: usize) -> BackupOptions {
     BackupOptions {
         threads: Some(threads),
         lock_wait_seconds: 2.0,
+        chunk_keys: 500,
         ..Default::default()
     }
 }

@@ -157,6 +157,10 @@ pub struct BackupOptions {
     pub lock_wait_seconds: f64,
     /// Audit columns of differentials.
     pub audit_columns: Vec<String>,
+    /// MySQL: InnoDB tables with a one-column integer primary key spanning at least twice this
+    /// many key values are read in ranges of this many keys by all connections at once.
+    /// Default 250,000; 0 turns it off.
+    pub chunk_keys: u64,
 }
 
 impl Default for BackupOptions {
@@ -172,19 +176,33 @@ impl Default for BackupOptions {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            chunk_keys: 250_000,
         }
     }
 }
 
-/// What [`backup`] returns: the manifest and where it and the file are.
-#[derive(Debug, Clone, Serialize)]
+/// What [`backup`] returns: the manifest and where it and the file are. Serialised as the
+/// manifest's keys with `file` replaced by the absolute path, plus `manifest_path`.
+#[derive(Debug, Clone)]
 pub struct BackupResult {
-    #[serde(flatten)]
     pub manifest: Manifest,
     /// Absolute path of the backup file (the manifest's `file` is its name only).
-    #[serde(rename = "file")]
     pub file_path: PathBuf,
     pub manifest_path: PathBuf,
+}
+
+impl Serialize for BackupResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(&self.manifest).map_err(serde::ser::Error::custom)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("file".into(), self.file_path.display().to_string().into());
+            obj.insert(
+                "manifest_path".into(),
+                self.manifest_path.display().to_string().into(),
+            );
+        }
+        v.serialize(s)
+    }
 }
 
 /// Options of [`restore`].
@@ -408,8 +426,10 @@ pub fn verify(
 ) -> Result<VerifyReport> {
     progress.set_phase("checking");
     let chain = checked_chain(path, cancel)?;
-    match cfg {
+    let report = match cfg {
         DbConfig::Mysql(m) => mysql_restore::verify(m, &chain, scratch, threads, progress, cancel),
         DbConfig::Sqlite(_) => sqlite::verify(&chain, progress, cancel),
-    }
+    }?;
+    progress.set_phase("done");
+    Ok(report)
 }

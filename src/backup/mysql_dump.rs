@@ -696,6 +696,72 @@ struct Unit {
     where_sql: Option<String>,
     /// `INSERT`, or `REPLACE` for the changed rows of a differential.
     verb: &'static str,
+    /// The unit that completes its table in the progress count.
+    last_chunk: bool,
+}
+
+/// Splits an InnoDB table with a single integer primary key into ranges of `chunk_keys` key
+/// values, so that all reader connections (which share one snapshot) can read it at once. The
+/// key bounds decide, not `information_schema` sizes, which lag behind after bulk loads.
+fn chunk_units(
+    conn: &mut MysqlConn,
+    t: &TableInfo,
+    unit: Unit,
+    threads: usize,
+    chunk_keys: u64,
+) -> Result<Vec<Unit>> {
+    if threads < 2 || t.pk.len() != 1 || chunk_keys == 0 {
+        return Ok(vec![unit]);
+    }
+    let pk = q(&t.pk[0]);
+    let rows = query_rows(
+        conn,
+        "reading key bounds",
+        &format!("SELECT MIN({pk}), MAX({pk}) FROM {}", q(&t.name)),
+    )?;
+    let bound = |i| {
+        rows.first()
+            .and_then(|r| text_of(r, i))
+            .and_then(|s| s.parse::<i64>().ok())
+    };
+    let (Some(lo), Some(hi)) = (bound(0), bound(1)) else {
+        return Ok(vec![unit]);
+    };
+    let span = hi as i128 - lo as i128 + 1;
+    let step = chunk_keys as i128;
+    if span < 2 * step {
+        return Ok(vec![unit]);
+    }
+    let mut out = Vec::new();
+    let mut start = lo as i128;
+    while start <= hi as i128 {
+        let end = start + step;
+        let mut cond = Vec::new();
+        if start > lo as i128 {
+            cond.push(format!("{pk} >= {start}"));
+        }
+        if end <= hi as i128 {
+            cond.push(format!("{pk} < {end}"));
+        }
+        if let Some(w) = &unit.where_sql {
+            cond.push(w.clone());
+        }
+        out.push(Unit {
+            table: unit.table,
+            where_sql: if cond.is_empty() {
+                None
+            } else {
+                Some(cond.join(" AND "))
+            },
+            verb: unit.verb,
+            last_chunk: false,
+        });
+        start = end;
+    }
+    if let Some(last) = out.last_mut() {
+        last.last_chunk = true;
+    }
+    Ok(out)
 }
 
 /// The writer thread: SQL chunks in, gzip out, through an [`AtomicFile`].
@@ -780,7 +846,9 @@ fn run_units(
                                     .entry(unit.table)
                                     .or_default()
                                     .merge(&sum);
-                                progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                                if unit.last_chunk {
+                                    progress.tables_done.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
                             Err(e) => {
                                 failed.store(true, Ordering::Relaxed);
@@ -1195,6 +1263,7 @@ fn backup_with(
                             "INSERT"
                         },
                         where_sql,
+                        last_chunk: true,
                     }
                 };
                 let (nontx, tx_tables): (Vec<usize>, Vec<usize>) = order
@@ -1234,10 +1303,21 @@ fn backup_with(
                         cancel,
                     )?);
                 }
+                let mut tx_units = Vec::new();
+                for &i in &tx_tables {
+                    let u = unit(i);
+                    tx_units.extend(chunk_units(
+                        &mut readers[0],
+                        &schema.tables[i],
+                        u,
+                        threads,
+                        opts.chunk_keys,
+                    )?);
+                }
                 sums.extend(run_units(
                     &mut readers,
                     &schema,
-                    tx_tables.iter().map(|&i| unit(i)).collect(),
+                    tx_units,
                     limit,
                     &tx,
                     progress,

@@ -21,8 +21,15 @@ fn tick<'a>(
 ) -> impl FnMut(Python<'_>) -> PyResult<()> + 'a {
     move |py| {
         if let Some(cb) = callback {
-            let snap = convert::to_python(py, &progress.snapshot())?;
-            cb.call1((snap,))?;
+            let snap = progress.snapshot();
+            let done = snap.phase == "done";
+            let result = convert::to_python(py, &snap).and_then(|d| cb.call1((d,)).map(|_| ()));
+            match result {
+                // The work is finished and its files are committed: a failing callback on
+                // the last report must not turn that into a failure. Report it and go on.
+                Err(e) if done => e.write_unraisable(py, None),
+                other => other?,
+            }
         }
         Ok(())
     }
