@@ -167,6 +167,37 @@ def test_mariadb_backup_restores_through_the_stock_client(seeded, mariadb_server
 
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+def test_round_trip_at_20000_products_through_ours_and_the_stock_client(
+    seeded, mariadb_server, tmp_path
+):
+    """The issue's generated-data case: 20,000 products (~200,000 lots), every table's
+    CHECKSUM TABLE identical after our restore and after `gunzip | mariadb`."""
+    from ventas.schema import create_schema
+
+    create_schema("mysql")
+    counts = seeded("mysql", productos=20_000)
+    assert counts["lotes"] > 150_000
+    m = backup_json("mysql", tmp_path)["manifest"]
+    expected = source_state("mysql", mariadb_server)
+    ours, stock = ("forneria_rt_" + os.urandom(3).hex() for _ in range(2))
+    try:
+        restore("mysql", m["file"], f"--target-database={ours}")
+        assert mariadb_checksums(mariadb_server, ours) == expected
+        mariadb_server.create_database(stock)
+        gunzip = subprocess.Popen(["gzip", "-dc", m["file"]], stdout=subprocess.PIPE)
+        loaded = subprocess.run(
+            mariadb_server.client_cmd(stock), stdin=gunzip.stdout, capture_output=True, timeout=600
+        )
+        gunzip.stdout.close()
+        assert gunzip.wait() == 0 and loaded.returncode == 0, loaded.stderr[-2000:]
+        assert mariadb_checksums(mariadb_server, stock) == expected
+    finally:
+        mariadb_server.drop_database(ours)
+        mariadb_server.drop_database(stock)
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
 def test_full_plus_differential_restores_the_database_as_of_the_differential(
     seeded, mariadb_server, tmp_path
 ):
