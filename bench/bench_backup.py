@@ -16,7 +16,7 @@ socket: no password on any command line. The server runs on the same 2 cores as 
 wall times are lower bounds on a dedicated machine.
 
 Options: ``--products N`` (20000), ``--big N`` (0: skip; 200000 for the ~2 GB run), ``--runs N``
-(3), ``--threads N`` (2).
+(3), ``--threads N`` (2), ``--restore-runs N`` (default ``--runs``; 0 skips the restores).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--big", type=int, default=0)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--restore-runs", type=int, default=None, help="restore rounds (default: --runs; 0 skips)"
+    )
     p.add_argument("--lots", type=int, default=100, help="lots per product (100: ~2M rows at 20k)")
     return p.parse_args(argv)
 
@@ -181,12 +184,16 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
         )
 
         # Restore the same content both ways.
+        restore_runs = args.runs if args.restore_runs is None else args.restore_runs
+        if restore_runs < 1:
+            print("   restore: skipped (--restore-runs 0)")
+            return
         last = args.runs - 1
         stock_file = work / f"dump{last}.sql.gz"
         ours_file = work / f"ours{last}.sql.gz"
         restore_rows = []
         stock_times, our_times, our_peaks, stock_peaks = [], [], [], []
-        for _ in range(args.runs):
+        for _ in range(restore_runs):
             target = f"{name}_r"
             server.drop_database(target)
             server.create_database(target)
@@ -220,7 +227,7 @@ def one_scale(args: argparse.Namespace, server, products: int, label: str) -> No
                 f"{so / sb:.2f}x",
             ]
         )
-        print(f"   restore into an empty schema, median of {args.runs}:")
+        print(f"   restore into an empty schema, median of {restore_runs}:")
         print_table(["tool", "wall", "peak RSS", "time vs gunzip|mariadb"], restore_rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
