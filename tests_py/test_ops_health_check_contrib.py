@@ -9,12 +9,9 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 from django.utils import timezone
-
-pytest.importorskip("health_check.base", reason="django-health-check >= 4 is not installed")
-
-from forneria_ops.contrib_health_check import ForneriaOps, forneria_checks  # noqa: E402
-from forneria_ops.models import EjecucionTarea, HistorialBackup  # noqa: E402
-from health_check.views import HealthCheckView  # noqa: E402
+from forneria_ops.contrib_health_check import ForneriaOps, forneria_checks
+from forneria_ops.models import EjecucionTarea, HistorialBackup
+from health_check.views import HealthCheckView
 
 urlpatterns = [
     path("ht/", HealthCheckView.as_view(checks=forneria_checks())),
