@@ -194,9 +194,65 @@ impl Pool {
 /// instead of per statement).
 const TX_STATEMENTS: u64 = 8;
 
+/// How often a group that InnoDB chose as a deadlock victim is replayed before the restore
+/// gives up.
+const MAX_REPLAYS: u64 = 8;
+
+/// Deadlock (1213) or lock wait timeout (1205): the server rolled back (or will let us roll
+/// back) the whole transaction, and running it again is the documented remedy.
+fn is_retryable(e: &mysql::Error) -> bool {
+    matches!(e, mysql::Error::MySqlError(m) if m.code == 1213 || m.code == 1205)
+}
+
+/// Runs `sql` in the worker's open group (starting one when `group` is empty).
+///
+/// Two workers loading rows into the same table hold their groups' locks until commit; the
+/// unique-key checks of their inserts can wait on each other, and InnoDB then rolls one group
+/// back ("Deadlock found when trying to get lock"). The victim's statements are kept, so the
+/// group is replayed whole in a new transaction, after a short growing pause.
+fn run_in_group(
+    conn: &mut MysqlConn,
+    group: &mut Vec<String>,
+    sql: String,
+) -> std::result::Result<(), mysql::Error> {
+    if group.is_empty() {
+        conn.raw().query_drop("START TRANSACTION")?;
+    }
+    let first = conn.raw().query_drop(&sql);
+    group.push(sql);
+    let mut err = match first {
+        Err(e) if is_retryable(&e) => e,
+        other => return other,
+    };
+    for attempt in 1..=MAX_REPLAYS {
+        let _ = conn.raw().query_drop("ROLLBACK");
+        std::thread::sleep(Duration::from_millis(20 * attempt));
+        let mut replay = || -> std::result::Result<(), mysql::Error> {
+            conn.raw().query_drop("START TRANSACTION")?;
+            for statement in group.iter() {
+                conn.raw().query_drop(statement)?;
+            }
+            Ok(())
+        };
+        match replay() {
+            Ok(()) => {
+                log::debug!(
+                    "restore: replayed a group of {} statements after: {err}",
+                    group.len()
+                );
+                return Ok(());
+            }
+            Err(e) if is_retryable(&e) => err = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(err)
+}
+
 /// Commits the worker's open group; its statements count as done (`pending`) only now, so
 /// the barriers between sections still mean "all rows are in".
-fn commit_group(conn: &mut MysqlConn, pool: &Pool, uncommitted: &mut u64) {
+fn commit_group(conn: &mut MysqlConn, pool: &Pool, group: &mut Vec<String>, uncommitted: &mut u64) {
+    group.clear();
     if *uncommitted == 0 {
         return;
     }
@@ -218,6 +274,7 @@ fn worker(
 ) {
     use std::sync::mpsc::TryRecvError;
     let mut uncommitted = 0u64;
+    let mut group: Vec<String> = Vec::with_capacity(TX_STATEMENTS as usize);
     loop {
         // Never wait for the queue's lock with statements uncommitted: the holder may be
         // blocked on an empty queue while the barrier waits for our commit.
@@ -230,11 +287,11 @@ fn worker(
             match next {
                 Ok(sql) => sql,
                 Err(TryRecvError::Empty) => {
-                    commit_group(conn, pool, &mut uncommitted);
+                    commit_group(conn, pool, &mut group, &mut uncommitted);
                     continue;
                 }
                 Err(TryRecvError::Disconnected) => {
-                    commit_group(conn, pool, &mut uncommitted);
+                    commit_group(conn, pool, &mut group, &mut uncommitted);
                     return;
                 }
             }
@@ -248,24 +305,18 @@ fn worker(
             if cancel.load(Ordering::Relaxed) {
                 pool.fail(Error::Cancelled("restore cancelled".into()));
             } else {
-                let begin = if uncommitted == 0 {
-                    conn.raw().query_drop("START TRANSACTION")
-                } else {
-                    Ok(())
-                };
-                match begin.and_then(|_| conn.raw().query_drop(&sql)) {
+                let len = sql.len() as u64;
+                match run_in_group(conn, &mut group, sql) {
                     Err(e) => pool.fail(db_err("restoring rows", e)),
                     Ok(()) => {
-                        progress
-                            .bytes_raw
-                            .fetch_add(sql.len() as u64, Ordering::Relaxed);
+                        progress.bytes_raw.fetch_add(len, Ordering::Relaxed);
                     }
                 }
             }
         }
         uncommitted += 1;
         if uncommitted >= TX_STATEMENTS {
-            commit_group(conn, pool, &mut uncommitted);
+            commit_group(conn, pool, &mut group, &mut uncommitted);
         }
     }
 }
