@@ -103,8 +103,9 @@ class Command(OpsCommand):
             )
             for b, status in rows:
                 when = timezone.localtime(b.started_at).strftime("%Y-%m-%d %H:%M:%S")
+                shown = Path(b.database).name if b.engine == "sqlite" else b.database
                 self.stdout.write(
-                    f"  {when:<20} {b.kind:<5} {b.database[:16]:<16} "
+                    f"  {when:<20} {b.kind:<5} {shown[:16]:<16} "
                     f"{human_bytes(b.bytes_compressed):>10} {b.rows:>12,} {b.duration_s:>6.1f}s  "
                     f"{b.name}" + ("" if status == "ok" else f"  [{status}]")
                 )
