@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use _core::backup::{self, BackupOptions, Kind, Progress, RestoreOptions};
+use _core::backup::{self, BackupOptions, Kind, Progress, RestoreOptions, RestoreReport};
 use _core::config::{DbConfig, DjangoDatabase, Secret};
 use _core::db::{self, Conn};
 use _core::ErrorKind;
@@ -258,6 +258,21 @@ fn stock_restore(file: &Path, db: &str) {
     );
 }
 
+/// Our restore of `file` into schema `target` with `threads` loaders (not cancelled).
+fn restore_to(cfg: &DbConfig, file: &Path, target: &str, threads: usize) -> RestoreReport {
+    backup::restore(
+        cfg,
+        file,
+        &RestoreOptions {
+            target_database: Some(target.to_owned()),
+            threads: Some(threads),
+        },
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
 fn no_temp_files(dir: &Path) {
     let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -323,17 +338,7 @@ fn mysql_every_case_round_trip_ours_and_stock_client() {
 
     // Our restore into another schema.
     let ours = unique("bk_every_ours");
-    let rep = backup::restore(
-        &cfg,
-        &res.file_path,
-        &RestoreOptions {
-            target_database: Some(ours.clone()),
-            threads: Some(3),
-        },
-        &Progress::default(),
-        &cancel,
-    )
-    .unwrap();
+    let rep = restore_to(&cfg, &res.file_path, &ours, 3);
     assert_eq!(rep.database, ours);
     let ocfg = mysql_cfg(&ours).unwrap();
     assert_eq!(checksums(&ocfg, &ours), expected);
@@ -658,17 +663,7 @@ fn mysql_consistency_under_load_10_of_10() {
             .unwrap();
             assert_eq!(res.manifest.snapshot.method, "ftwrl_parallel");
             let target = unique("bk_load_r");
-            backup::restore(
-                &cfg,
-                &res.file_path,
-                &RestoreOptions {
-                    target_database: Some(target.clone()),
-                    threads: Some(2),
-                },
-                &Progress::default(),
-                &cancel,
-            )
-            .unwrap();
+            restore_to(&cfg, &res.file_path, &target, 2);
             let t = mysql_cfg(&target).unwrap();
             let sum = rows(&t, "SELECT SUM(saldo) FROM cuentas");
             let moved = rows(
@@ -1064,17 +1059,7 @@ fn mysql_differential_full_plus_diff_equals_source() {
     let expected = checksums(&cfg, &src);
 
     let ours = unique("bk_diff_ours");
-    let rep = backup::restore(
-        &cfg,
-        &diff.file_path,
-        &RestoreOptions {
-            target_database: Some(ours.clone()),
-            threads: Some(2),
-        },
-        &Progress::default(),
-        &cancel,
-    )
-    .unwrap();
+    let rep = restore_to(&cfg, &diff.file_path, &ours, 2);
     assert_eq!(rep.applied.len(), 2);
     assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
 
@@ -1157,17 +1142,7 @@ fn mysql_real_export_round_trip() {
     let expected = checksums(&cfg, &src);
     let inv = inventory(&cfg, &src);
     let ours = unique("bk_real_ours");
-    backup::restore(
-        &cfg,
-        &res.file_path,
-        &RestoreOptions {
-            target_database: Some(ours.clone()),
-            threads: Some(2),
-        },
-        &Progress::default(),
-        &cancel,
-    )
-    .unwrap();
+    restore_to(&cfg, &res.file_path, &ours, 2);
     assert_eq!(checksums(&mysql_cfg(&ours).unwrap(), &ours), expected);
     assert_eq!(inventory(&mysql_cfg(&ours).unwrap(), &ours), inv);
     let stock = unique("bk_real_stock");

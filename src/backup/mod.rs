@@ -433,3 +433,36 @@ pub fn verify(
     progress.set_phase("done");
     Ok(report)
 }
+
+/// A backup's file stem: no path separators, no leading dot.
+pub(crate) fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('/') || name.contains('\0') || name.starts_with('.') {
+        return Err(Error::Config(format!(
+            "backup name {name:?} must be a plain file name (no '/', not starting with '.')"
+        )));
+    }
+    Ok(())
+}
+
+/// The data file name, its path and the manifest path of a new backup `<dir>/<name>.<ext>`
+/// (manifest `<dir>/<name>.json`). A backup never replaces another: either path existing is an
+/// error, checked before any work starts.
+pub(crate) fn new_backup_paths(
+    dir: &Path,
+    name: &str,
+    ext: &str,
+) -> Result<(String, PathBuf, PathBuf)> {
+    validate_name(name)?;
+    let file_name = format!("{name}.{ext}");
+    let path = dir.join(&file_name);
+    let mpath = dir.join(format!("{name}.json"));
+    for p in [&path, &mpath] {
+        if std::fs::symlink_metadata(p).is_ok() {
+            return Err(Error::Config(format!(
+                "{} already exists; choose another name",
+                p.display()
+            )));
+        }
+    }
+    Ok((file_name, path, mpath))
+}

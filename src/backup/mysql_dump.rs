@@ -24,7 +24,8 @@ use mysql::Value;
 use super::checksum::TableSum;
 use super::manifest::{self, Manifest, Snapshot, TableEntry};
 use super::{
-    check_cancel, iso, threads_or_default, utc_now, BackupOptions, BackupResult, Kind, Progress,
+    check_cancel, iso, new_backup_paths, threads_or_default, utc_now, BackupOptions, BackupResult,
+    Kind, Progress,
 };
 use crate::compress::{
     AtomicFile, AtomicFileOptions, CompressError, CompressOptions, ParallelGzWriter,
@@ -383,22 +384,16 @@ pub(crate) fn read_schema(conn: &mut MysqlConn, db: &str) -> Result<Schema> {
         ),
     )? {
         let name = text_of(&row, 0).unwrap_or_default();
-        let r = query_rows(
+        let unreadable = format!("trigger {name}: definition not readable (privileges)");
+        push_definition(
             conn,
+            &mut schema,
             "reading a trigger",
-            &format!("SHOW CREATE TRIGGER {}", q(&name)),
+            "TRIGGER",
+            &name,
+            2,
+            unreadable,
         )?;
-        match r.first().and_then(|r| text_of(r, 2)) {
-            Some(sql) => {
-                schema
-                    .tail
-                    .push(format!("DROP TRIGGER IF EXISTS {}", q(&name)));
-                schema.tail.push(strip_definer(&sql));
-            }
-            None => schema.notes.push(format!(
-                "trigger {name}: definition not readable (privileges)"
-            )),
-        }
     }
     // Routines.
     for row in query_rows(
@@ -417,23 +412,19 @@ pub(crate) fn read_schema(conn: &mut MysqlConn, db: &str) -> Result<Schema> {
                 .push(format!("{rtype} {name} is not backed up"));
             continue;
         }
-        let r = query_rows(
+        let unreadable = format!(
+            "{} {name}: definition not readable (privileges); not backed up",
+            rtype.to_lowercase()
+        );
+        push_definition(
             conn,
+            &mut schema,
             "reading a routine",
-            &format!("SHOW CREATE {rtype} {}", q(&name)),
+            &rtype,
+            &name,
+            2,
+            unreadable,
         )?;
-        match r.first().and_then(|r| text_of(r, 2)) {
-            Some(sql) => {
-                schema
-                    .tail
-                    .push(format!("DROP {rtype} IF EXISTS {}", q(&name)));
-                schema.tail.push(strip_definer(&sql));
-            }
-            None => schema.notes.push(format!(
-                "{} {name}: definition not readable (privileges); not backed up",
-                rtype.to_lowercase()
-            )),
-        }
     }
     // Events (the event scheduler's table may be unreadable for the user: note it, go on).
     match conn.raw().query::<mysql::Row, _>(format!(
@@ -442,19 +433,38 @@ pub(crate) fn read_schema(conn: &mut MysqlConn, db: &str) -> Result<Schema> {
         Ok(rows) => {
             for row in rows {
                 let name = text_of(&row, 0).unwrap_or_default();
-                let r = query_rows(conn, "reading an event", &format!("SHOW CREATE EVENT {}", q(&name)))?;
-                match r.first().and_then(|r| text_of(r, 3)) {
-                    Some(sql) => {
-                        schema.tail.push(format!("DROP EVENT IF EXISTS {}", q(&name)));
-                        schema.tail.push(strip_definer(&sql));
-                    }
-                    None => schema.notes.push(format!("event {name}: definition not readable")),
-                }
+                let unreadable = format!("event {name}: definition not readable");
+                push_definition(conn, &mut schema, "reading an event", "EVENT", &name, 3, unreadable)?;
             }
         }
         Err(e) => schema.notes.push(format!("events not listed: {e}")),
     }
     Ok(schema)
+}
+
+/// Appends `DROP <kind> IF EXISTS` and the object's definition (column `column` of `SHOW CREATE
+/// <kind>`, DEFINER removed) to the schema's tail; a definition the user may not read becomes
+/// the `unreadable` note instead, never a silent gap.
+fn push_definition(
+    conn: &mut MysqlConn,
+    schema: &mut Schema,
+    context: &str,
+    kind: &str,
+    name: &str,
+    column: usize,
+    unreadable: String,
+) -> Result<()> {
+    let rows = query_rows(conn, context, &format!("SHOW CREATE {kind} {}", q(name)))?;
+    match rows.first().and_then(|r| text_of(r, column)) {
+        Some(sql) => {
+            schema
+                .tail
+                .push(format!("DROP {kind} IF EXISTS {}", q(name)));
+            schema.tail.push(strip_definer(&sql));
+        }
+        None => schema.notes.push(unreadable),
+    }
+    Ok(())
 }
 
 /// Statements every connection of a dump or restore runs first.
@@ -1088,18 +1098,7 @@ pub fn backup(
             started_at.format("%Y%m%dT%H%M%SZ")
         )
     });
-    validate_name(&name)?;
-    let file_name = format!("{name}.sql.gz");
-    let path = dir.join(&file_name);
-    let mpath = dir.join(format!("{name}.json"));
-    for p in [&path, &mpath] {
-        if std::fs::symlink_metadata(p).is_ok() {
-            return Err(Error::Config(format!(
-                "{} already exists; choose another name",
-                p.display()
-            )));
-        }
-    }
+    let (file_name, path, mpath) = new_backup_paths(dir, &name, "sql.gz")?;
     if opts.kind == Kind::Diff && opts.base.is_none() {
         return Err(Error::Config(
             "a differential backup needs base= (the base full backup's file or manifest)".into(),
@@ -1481,14 +1480,4 @@ fn finish(
         file_path: path.to_path_buf(),
         manifest_path: mpath.to_path_buf(),
     })
-}
-
-/// A file stem: no path separators, no leading dot.
-pub(crate) fn validate_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.contains('/') || name.contains('\0') || name.starts_with('.') {
-        return Err(Error::Config(format!(
-            "backup name {name:?} must be a plain file name (no '/', not starting with '.')"
-        )));
-    }
-    Ok(())
 }

@@ -15,10 +15,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::checksum::TableSum;
 use super::manifest::{self, Manifest, Snapshot, TableEntry};
-use super::mysql_dump::validate_name;
 use super::{
-    check_cancel, iso, threads_or_default, utc_now, BackupOptions, BackupResult, Progress,
-    RestoreOptions, RestoreReport, TableCheck, VerifyReport,
+    check_cancel, iso, new_backup_paths, threads_or_default, utc_now, BackupOptions, BackupResult,
+    Progress, RestoreOptions, RestoreReport, TableCheck, VerifyReport,
 };
 use crate::compress::{self, CompressOptions, DecompressOptions};
 use crate::config::SqliteConfig;
@@ -229,18 +228,7 @@ pub fn backup(
         .name
         .clone()
         .unwrap_or_else(|| format!("{stem}_full_{}", started_at.format("%Y%m%dT%H%M%SZ")));
-    validate_name(&name)?;
-    let file_name = format!("{name}.sqlite3.gz");
-    let path = dir.join(&file_name);
-    let mpath = dir.join(format!("{name}.json"));
-    for p in [&path, &mpath] {
-        if std::fs::symlink_metadata(p).is_ok() {
-            return Err(Error::Config(format!(
-                "{} already exists; choose another name",
-                p.display()
-            )));
-        }
-    }
+    let (file_name, path, mpath) = new_backup_paths(dir, &name, "sqlite3.gz")?;
     progress.set_phase("connecting");
     let src = open_existing(&cfg.path)?;
     let tmp = TempPath::create(dir, &name)?;
